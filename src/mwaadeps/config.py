@@ -1,0 +1,363 @@
+"""Every setting, resolved in one place: CLI > environment variable > mwaadeps.toml > default.
+
+``load_settings`` takes the environment as a parameter, so tests pass their own.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .redact import redact_url
+from .targets import Target, resolve_target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_NAME = "mwaadeps.toml"
+MODES = ("bundle", "index")
+RESOLVERS = ("uv", "pip-tools")
+WORKER_REPLACEMENTS = ("graceful", "forced")
+
+_TOP_KEYS = {
+    "airflow-version", "python-version", "requirements", "plugins", "startup-script", "dags",
+    "constraints", "local-packages", "out", "lock-file", "full", "mode", "resolver",
+    "cache-dir", "runner-image", "index", "environments",
+}  # fmt: skip
+_INDEX_KEYS = {"url", "extra-urls", "username-env", "password-env"}
+_ENV_KEYS = {
+    "name", "region", "profile", "bucket", "requirements-key", "plugins-key", "startup-key",
+    "kms-key", "worker-replacement", "endpoint-url",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """A private package index (e.g. Nexus); credentials come from environment variables."""
+
+    url: str
+    extra_urls: tuple[str, ...] = ()
+    username_env: str | None = None
+    password_env: str | None = None
+
+    def _with_auth(self, url: str, user: str | None, password: str | None) -> str:
+        if user is None and password is None:
+            return url
+        scheme, sep, rest = url.partition("://")
+        auth = user or ""
+        if password is not None:
+            auth += f":{password}"
+        return f"{scheme}{sep}{auth}@{rest}"
+
+    def _expand(self, url: str, env: Mapping[str, str]) -> str:
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1) or match.group(2)
+            if name not in env:
+                raise ConfigError(
+                    f"The index URL needs the environment variable {name}, which is not set.",
+                    hint=f"export {name}=... before running mwaadeps.",
+                )
+            return env[name]
+
+        return re.sub(r"\$\{(\w+)\}|\$(\w+)", sub, url)
+
+    def secrets(self, env: Mapping[str, str]) -> tuple[str, ...]:
+        """The credential values, to mask in any output."""
+        names = [self.username_env, self.password_env]
+        names += re.findall(r"\$\{(\w+)\}", " ".join((self.url, *self.extra_urls)))
+        return tuple(env[n] for n in names if n and env.get(n))
+
+    def resolved_urls(self, env: Mapping[str, str]) -> list[str]:
+        """Index URLs with real credentials: for the resolver only, never printed."""
+        user = env.get(self.username_env) if self.username_env else None
+        password = env.get(self.password_env) if self.password_env else None
+        for var in (self.username_env, self.password_env):
+            if var and var not in env:
+                raise ConfigError(
+                    f"The private index needs the environment variable {var}, which is not set.",
+                    hint=f"export {var}=... (mwaadeps never stores index credentials).",
+                )
+        return [
+            self._expand(self._with_auth(u, user, password), env)
+            for u in (self.url, *self.extra_urls)
+        ]
+
+    def placeholder_urls(self) -> list[str]:
+        """Index URLs with ${VAR} placeholders, as MWAA expands them in requirements.txt."""
+        user = f"${{{self.username_env}}}" if self.username_env else None
+        password = f"${{{self.password_env}}}" if self.password_env else None
+        return [self._with_auth(u, user, password) for u in (self.url, *self.extra_urls)]
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """One named MWAA environment ([environments.<key>])."""
+
+    key: str
+    name: str
+    bucket: str
+    region: str | None = None
+    profile: str | None = None
+    requirements_key: str = "requirements.txt"
+    plugins_key: str = "plugins.zip"
+    startup_key: str = "startup.sh"
+    kms_key: str | None = None
+    worker_replacement: str | None = None
+    endpoint_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration every command works from."""
+
+    project_dir: Path
+    config_file: Path | None
+    airflow_version: str | None
+    python_version: str | None
+    requirements: Path
+    plugins: Path | None
+    startup_script: Path | None
+    dags: Path | None
+    constraints: str | None
+    index: IndexConfig | None
+    local_packages: tuple[Path, ...]
+    out_dir: Path
+    lock_file: Path
+    full: bool
+    mode: str
+    resolver: str
+    cache_dir: Path
+    runner_image: str | None
+    environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def target(self) -> Target:
+        return resolve_target(self.airflow_version, self.python_version)
+
+    def environment(self, key: str) -> EnvironmentConfig:
+        """The named environment, or a clear error listing the configured ones."""
+        if key in self.environments:
+            return self.environments[key]
+        names = sorted(self.environments)
+        where = str(self.config_file) if self.config_file else CONFIG_NAME
+        if not names:
+            raise ConfigError(
+                f"No environments are configured in {where}.",
+                hint=f"Add an [environments.{key}] table with name, region and bucket.",
+            )
+        close = difflib.get_close_matches(key, names, n=1)
+        hint = f"Did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(
+            f"Environment {key!r} is not in {where} (configured: {', '.join(names)}).",
+            hint=hint + f"Add an [environments.{key}] table to {where}.",
+        )
+
+    def secrets(self) -> tuple[str, ...]:
+        return self.index.secrets(self.env) if self.index else ()
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    if env.get("MWAADEPS_CACHE_DIR"):
+        return Path(env["MWAADEPS_CACHE_DIR"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("mwaadeps", appauthor=False))
+
+
+def _unknown(keys: set[str], allowed: set[str], where: str) -> None:
+    for key in sorted(keys - allowed):
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(sorted(allowed))}."
+        raise ConfigError(f"Unknown setting {key!r} in {where}.", hint=hint)
+
+
+def find_config(cwd: Path) -> tuple[Path | None, dict[str, Any]]:
+    """The config file in ``cwd`` and its mwaadeps table (empty when there is none)."""
+    path = cwd / CONFIG_NAME
+    if path.is_file():
+        return path, _read_toml(path)
+    pyproject = cwd / "pyproject.toml"
+    if pyproject.is_file():
+        tool = _read_toml(pyproject).get("tool", {})
+        if isinstance(tool, dict) and isinstance(tool.get("mwaadeps"), dict):
+            return pyproject, tool["mwaadeps"]
+    return None, {}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}).", hint="Fix the file.") from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+
+
+def _str(value: Any, key: str, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be a string, not {value!r}.")
+    return value
+
+
+def _environments(raw: Any, where: str) -> dict[str, EnvironmentConfig]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [environments] must be a table of tables.")
+    out: dict[str, EnvironmentConfig] = {}
+    for key, table in raw.items():
+        here = f"{where} [environments.{key}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{here} must be a table.")
+        _unknown(set(table), _ENV_KEYS, here)
+        for required in ("name", "bucket"):
+            if not table.get(required):
+                raise ConfigError(f"{here} has no {required}.", hint=f'Add {required} = "..."')
+        values = {k.replace("-", "_"): _str(v, k, here) for k, v in table.items()}
+        wr = values.get("worker_replacement")
+        if wr is not None and wr.lower() not in WORKER_REPLACEMENTS:
+            raise ConfigError(f"{here}: worker-replacement must be graceful or forced.")
+        out[key] = EnvironmentConfig(key=key, **values)
+    return out
+
+
+def _index(raw: Any, where: str) -> IndexConfig | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        raw = {"url": raw}
+    if not isinstance(raw, dict) or not raw.get("url"):
+        raise ConfigError(f"{where}: [index] needs a url.")
+    _unknown(set(raw), _INDEX_KEYS, f"{where} [index]")
+    extra = raw.get("extra-urls", [])
+    if not isinstance(extra, list):
+        raise ConfigError(f"{where}: index extra-urls must be a list of strings.")
+    return IndexConfig(
+        url=_str(raw["url"], "url", where),
+        extra_urls=tuple(_str(u, "extra-urls", where) for u in extra),
+        username_env=raw.get("username-env"),
+        password_env=raw.get("password-env"),
+    )
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    config_path: Path | None = None,
+) -> Settings:
+    """Resolve settings: CLI values (None = not given) > MWAADEPS_* env vars > file > defaults."""
+    cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    env = dict(os.environ if env is None else env)
+    cwd = (cwd or Path.cwd()).resolve()
+    config_path = config_path or (Path(env["MWAADEPS_CONFIG"]) if env.get("MWAADEPS_CONFIG") else None)
+    if config_path is not None:
+        config_path = (cwd / config_path).resolve()
+        if not config_path.is_file():
+            raise ConfigError(f"Config file {config_path} does not exist.")
+        raw = _read_toml(config_path)
+        if config_path.name == "pyproject.toml":
+            raw = raw.get("tool", {}).get("mwaadeps", {})
+        found: Path | None = config_path
+    else:
+        found, raw = find_config(cwd)
+    where = str(found) if found else "defaults"
+    _unknown(set(raw), _TOP_KEYS, where)
+    base = found.parent if found else cwd
+
+    def pick(key: str) -> tuple[Any, Path]:
+        """Value and the folder relative paths count from."""
+        attr = key.replace("-", "_")
+        if attr in cli:
+            return cli[attr], cwd
+        env_name = "MWAADEPS_" + attr.upper()
+        if env.get(env_name):
+            return env[env_name], cwd
+        return raw.get(key), base
+
+    def path(key: str, default: str | None, must_exist_default: bool = True) -> Path | None:
+        value, rel = pick(key)
+        if value in (None, ""):
+            if default is None:
+                return None
+            candidate = base / default
+            return candidate if (candidate.exists() or not must_exist_default) else None
+        return (rel / Path(str(value)).expanduser()).resolve()
+
+    def text(key: str) -> str | None:
+        value, _ = pick(key)
+        return None if value in (None, "") else str(value)
+
+    def flag(key: str) -> bool:
+        value, _ = pick(key)
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "yes", "on")
+        return bool(value)
+
+    def choice(key: str, options: tuple[str, ...], default: str) -> str:
+        value = (text(key) or default).lower()
+        if value not in options:
+            raise ConfigError(f"{key} must be one of {', '.join(options)}, not {value!r}.")
+        return value
+
+    constraints, crel = pick("constraints")
+    if constraints and "://" not in str(constraints):
+        constraints = str((crel / Path(str(constraints)).expanduser()).resolve())
+    local_raw, lrel = pick("local-packages")
+    if isinstance(local_raw, str):
+        local_raw = [p for p in local_raw.split(os.pathsep) if p]
+    local = tuple((lrel / Path(str(p))).resolve() for p in (local_raw or []))
+    index = _index(raw.get("index"), where)
+    if env.get("MWAADEPS_INDEX_URL") or cli.get("index_url"):
+        index = IndexConfig(
+            url=cli.get("index_url") or env["MWAADEPS_INDEX_URL"],
+            username_env=index.username_env if index else None,
+            password_env=index.password_env if index else None,
+        )
+    cache = cli.get("cache_dir") or (
+        (base / raw["cache-dir"]) if raw.get("cache-dir") and not env.get("MWAADEPS_CACHE_DIR")
+        else default_cache_dir(env)
+    )
+    requirements = path("requirements", "requirements.txt", must_exist_default=False)
+    assert requirements is not None
+    out_dir = path("out", "dist", must_exist_default=False)
+    assert out_dir is not None
+    lock_file = path("lock-file", "mwaadeps.lock", must_exist_default=False)
+    assert lock_file is not None
+    return Settings(
+        project_dir=base,
+        config_file=found,
+        airflow_version=text("airflow-version"),
+        python_version=text("python-version"),
+        requirements=requirements,
+        plugins=path("plugins", "plugins"),
+        startup_script=path("startup-script", "startup.sh"),
+        dags=path("dags", "dags"),
+        constraints=str(constraints) if constraints else None,
+        index=index,
+        local_packages=local,
+        out_dir=out_dir,
+        lock_file=lock_file,
+        full=flag("full"),
+        mode=choice("mode", MODES, "bundle"),
+        resolver=choice("resolver", RESOLVERS, "uv"),
+        cache_dir=Path(cache).resolve(),
+        runner_image=text("runner-image"),
+        environments=_environments(raw.get("environments"), where),
+        env=env,
+    )
