@@ -54,6 +54,9 @@ _MWAA_OWN_PINS: dict[str, dict[str, str]] = {
     "3.2.": {"flask-bcrypt": "1.0.1", "flask-caching": "2.3.0"},
 }
 
+# Essential names MWAA leaves out of its pins for some versions.
+_MWAA_UNPINNED: dict[str, tuple[str, ...]] = {"2.11.": ("kombu",)}
+
 # Names (normalised) whose Airflow-constraints pin MWAA makes non-overridable.
 _ESSENTIAL_EXACT = {
     "flask", "gunicorn", "billiard", "celery", "gevent", "greenlet", "kombu", "vine",
@@ -167,6 +170,14 @@ class Target:
             if self.airflow_version.startswith(prefix):
                 pins.update(extra)
         return pins
+
+    def mwaa_unpinned(self) -> set[str]:
+        return {
+            name
+            for prefix, names in _MWAA_UNPINNED.items()
+            if self.airflow_version.startswith(prefix)
+            for name in names
+        }
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -1,0 +1,166 @@
+"""The Airflow constraints of the target: fetched, cached, parsed; MWAA's essential pins."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from .config import Settings
+from .errors import ConstraintsError
+from .progress import NullReporter, Reporter
+from .redact import redact_url
+from .targets import PROVIDED_BY_IMAGE, Target, is_essential_name
+
+TIMEOUT_S = 30.0
+FILE_NAME = "constraints.txt"
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """A constraints file and what it pins for the target."""
+
+    source: str
+    text: str
+    sha256: str
+    pins: Mapping[str, str]
+    essential: Mapping[str, str]
+    display_names: Mapping[str, str]
+
+    def pin(self, name: str) -> str | None:
+        return self.pins.get(canonicalize_name(name))
+
+    def essential_text(self) -> str:
+        """MWAA's non-overridable pins as a constraints file."""
+        lines = [f"{self.display_names.get(n, n)}=={v}" for n, v in sorted(self.essential.items())]
+        return "\n".join(lines) + "\n"
+
+    def resolver_text(self) -> str:
+        """The constraints without the packages the image provides (never resolved)."""
+        provided = {canonicalize_name(p) for p in PROVIDED_BY_IMAGE}
+        keep = []
+        for line in self.text.splitlines():
+            name = _line_name(line)
+            if name is None or name not in provided:
+                keep.append(line)
+        return "\n".join(keep) + "\n"
+
+
+def _line_name(line: str) -> str | None:
+    stripped = line.split("#", 1)[0].strip()
+    if not stripped or stripped.startswith("-"):
+        return None
+    try:
+        return canonicalize_name(Requirement(stripped).name)
+    except InvalidRequirement:
+        return None
+
+
+def parse_constraints(text: str, target: Target, source: str) -> Constraints:
+    """Parse a constraints file's `name==version` pins for the target."""
+    pins: dict[str, str] = {}
+    names: dict[str, str] = {}
+    env = {"python_version": target.python_version, "python_full_version": target.python_full,
+           "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
+           "os_name": "posix", "implementation_name": "cpython",
+           "platform_python_implementation": "CPython"}  # fmt: skip
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.split("#", 1)[0].strip()
+        if not stripped or stripped.startswith("-"):
+            continue
+        try:
+            req = Requirement(stripped)
+        except InvalidRequirement as exc:
+            raise ConstraintsError(
+                f"{source}:{lineno}: not a constraint line ({exc}).",
+                hint="Use the Apache Airflow constraints file for the target version.",
+            ) from None
+        if req.marker is not None and not req.marker.evaluate(env):  # type: ignore[arg-type]
+            continue
+        specs = list(req.specifier)
+        if len(specs) == 1 and specs[0].operator in ("==", "==="):
+            key = canonicalize_name(req.name)
+            pins[key] = specs[0].version
+            names[key] = req.name
+    if not pins:
+        raise ConstraintsError(
+            f"{source} pins no packages: it is not a constraints file.",
+            hint="Check --constraints; it should look like 'package==version' lines.",
+        )
+    unpinned = target.mwaa_unpinned()
+    essential = {n: v for n, v in pins.items() if is_essential_name(n) and n not in unpinned}
+    essential["apache-airflow"] = target.airflow_version
+    names.setdefault("apache-airflow", "apache-airflow")
+    for name, version in target.mwaa_own_pins().items():
+        essential[name] = version
+        names.setdefault(name, name)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return Constraints(source, text, digest, pins, essential, names)
+
+
+def _cache_path(settings: Settings, url: str) -> Path:
+    key = hashlib.sha256(url.encode()).hexdigest()[:24]
+    return settings.cache_dir / "constraints" / f"{key}.txt"
+
+
+def fetch_text(url: str, timeout: float = TIMEOUT_S) -> str:
+    """GET a text file; errors become ConstraintsError naming the (redacted) URL."""
+    shown = redact_url(url)
+    request = urllib.request.Request(url, headers={"User-Agent": "mwaadeps"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            data: bytes = resp.read()
+    except urllib.error.HTTPError as exc:
+        hint = "Check the Airflow version and --constraints." if exc.code == 404 else None
+        raise ConstraintsError(f"Fetching {shown} failed: HTTP {exc.code}.", hint=hint) from None
+    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ConstraintsError(
+            f"Cannot reach {shown}: {reason}.",
+            hint="You seem to be offline or behind a proxy. Pass --constraints with a local "
+            "copy of the file, or a URL you can reach (e.g. a Nexus raw proxy).",
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConstraintsError(f"{shown} is not a UTF-8 text file.") from None
+
+
+def load_constraints(settings: Settings, reporter: Reporter | None = None) -> Constraints:
+    """The target's constraints: local file, URL (cached on disk), or the canonical URL."""
+    reporter = reporter or NullReporter()
+    target = settings.target
+    source = settings.constraints or target.constraints_url
+    if "://" not in source:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise ConstraintsError(
+                f"Constraints file {path} does not exist.",
+                hint="Pass --constraints with an existing file, or leave it out to use the "
+                "Apache Airflow constraints URL.",
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConstraintsError(f"Cannot read constraints file {path}: {exc}.") from None
+        return parse_constraints(text, target, str(path))
+    if source.startswith("file://"):
+        return parse_constraints(fetch_text(source), target, source)
+    cache = _cache_path(settings, source)
+    if cache.is_file():
+        return parse_constraints(cache.read_text(encoding="utf-8"), target, redact_url(source))
+    reporter.step(f"Fetching constraints {redact_url(source)}")
+    text = fetch_text(source)
+    constraints = parse_constraints(text, target, redact_url(source))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(cache)
+    return constraints

@@ -1,0 +1,39 @@
+"""Run pip and uv free of the host's configuration.
+
+A machine's pip.conf, PIP_* and UV_* variables (global constraints, find-links, extra
+indexes) must never change a build: mwaadeps gives every child pip/uv process an
+environment without them and points their config files at nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+_DROP_PREFIXES = ("PIP_", "UV_", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX")
+
+
+def clean_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child pip/uv: no PIP_*/UV_* settings, no config files."""
+    source = os.environ if base is None else base
+    env = {k: v for k, v in source.items() if not k.startswith(_DROP_PREFIXES)}
+    env.update(
+        {
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_NO_INPUT": "1",
+            "UV_NO_CONFIG": "1",
+            "UV_NO_PROGRESS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+def uv_binary() -> str:
+    """Path of the uv binary shipped by the `uv` wheel (a dependency of mwaadeps)."""
+    from uv import find_uv_bin
+
+    return str(find_uv_bin())
