@@ -1,0 +1,344 @@
+"""``mwaadeps check``: lint parsed requirements for an MWAA target, without resolving."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .constraints import Constraints
+from .errors import ConfigError
+from .redact import has_credentials
+from .requirements import (
+    MWAA_PREFIX,
+    ParsedOption,
+    ParsedRequirement,
+    Problem,
+    RequirementsFile,
+    Severity,
+    redact,
+)
+from .targets import PROVIDED_BY_IMAGE, Target
+
+MODES = ("bundle", "index")
+AIRFLOW = "apache-airflow"
+PLUGINS_DIR = "/usr/local/airflow/plugins"
+_CREDENTIAL_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "--trusted-host")
+_CONSTRAINTS_URL_RE = re.compile(r"constraints-(\d+\.\d+\.\d+)")
+_CREDENTIALS_HINT = (
+    "Use ${VAR} placeholders (https://${NEXUS_USER}:${NEXUS_PASSWORD}@host/...), or an "
+    "[index] table in mwaadeps.toml with url, username-env and password-env; then rotate "
+    "the exposed credential."
+)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The verdict of ``check_requirements``: ``ok`` when no problem is an error."""
+
+    requirements: Path
+    target: Target
+    problems: tuple[Problem, ...]
+    mode: str = "bundle"
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+    def to_dict(self) -> dict[str, object]:
+        """The --json shape."""
+        return {
+            "ok": self.ok,
+            "requirements": str(self.requirements),
+            "target": self.target.to_dict(),
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def _marker_env(target: Target) -> dict[str, str]:
+    return {
+        "python_version": target.python_version,
+        "python_full_version": target.python_full,
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+
+
+def _applies(marker: Marker | None, env: dict[str, str]) -> bool:
+    """True when the requirement's marker holds on the target (or cannot be decided)."""
+    if marker is None:
+        return True
+    try:
+        return bool(marker.evaluate(env))  # type: ignore[arg-type]
+    except Exception:
+        return True
+
+
+def _describe(req: Requirement) -> str:
+    """``pandas 2.2.0`` for an exact pin, ``pandas>=2.2`` otherwise."""
+    specs = list(req.specifier)
+    if len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version:
+        return f"{req.name} {specs[0].version}"
+    return f"{req.name}{req.specifier}"
+
+
+def _admits(spec: SpecifierSet, version: str) -> bool:
+    return spec.contains(version, prereleases=True)
+
+
+def _candidates(spec: SpecifierSet) -> Iterable[str]:
+    """Versions around every bound of ``spec``: if none satisfies it, nothing does."""
+    yield "0"
+    yield "99999"
+    for single in spec:
+        text = single.version.removesuffix(".*")
+        yield text
+        try:
+            version = Version(text)
+        except InvalidVersion:
+            continue
+        release = list(version.release)
+        yield ".".join(map(str, [*release, 0, 1]))
+        yield ".".join(map(str, [*release, 1]))
+        for i in range(len(release)):
+            bumped = [*release[:i], release[i] + 1]
+            yield ".".join(map(str, bumped))
+            if release[i] > 0:
+                yield ".".join(map(str, [*release[:i], release[i] - 1, 99999]))
+
+
+def satisfiable(spec: SpecifierSet) -> bool:
+    """Whether some version meets every specifier (a sound test for real-world specifiers)."""
+    if any(s.operator == "===" for s in spec):
+        return True
+    return any(_admits(spec, c) for c in _candidates(spec) if _valid(c))
+
+
+def _valid(text: str) -> bool:
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def _where(parsed: ParsedRequirement) -> str:
+    kind = "constraint at " if parsed.constraint else ""
+    return f"{_describe(parsed.requirement)} ({kind}{parsed.origin})"
+
+
+class _Checker:
+    def __init__(self, req_file: RequirementsFile, target: Target,
+                 constraints: Constraints | None, mode: str) -> None:  # fmt: skip
+        self.req_file = req_file
+        self.target = target
+        self.constraints = constraints
+        self.mode = mode
+        self.env = _marker_env(target)
+        self.problems: list[Problem] = list(req_file.problems)
+        self.pin_errors: set[int] = set()
+
+    def add(self, severity: Severity, code: str, item: ParsedRequirement | ParsedOption,
+            message: str, hint: str) -> None:  # fmt: skip
+        self.problems.append(
+            Problem(severity, code, item.origin, redact(message), redact(hint))
+        )
+
+    def run(self) -> tuple[Problem, ...]:
+        applicable = [
+            r for r in (*self.req_file.requirements, *self.req_file.constraints)
+            if _applies(r.requirement.marker, self.env)
+        ]  # fmt: skip
+        for parsed in applicable:
+            self.check_requirement(parsed)
+        self.check_duplicates(applicable)
+        for option in self.req_file.options:
+            self.check_option(option)
+        order = {path: i for i, path in enumerate(self.req_file.files)}
+
+        def key(p: Problem) -> tuple[int, int]:
+            if p.origin is None:
+                return (len(order) + 1, 0)
+            return (order.get(p.origin.file, len(order)), p.origin.line)
+
+        return tuple(sorted(self.problems, key=key))
+
+    def check_requirement(self, parsed: ParsedRequirement) -> None:
+        req = parsed.requirement
+        name = parsed.name
+        kind = "constraint" if parsed.constraint else "requirement"
+        if req.url and has_credentials(req.url):
+            self.add("error", "index-credentials", parsed,
+                     f"The URL of {req.name} carries a literal credential "
+                     f"({redact(req.url)}).", _CREDENTIALS_HINT)  # fmt: skip
+        if name == AIRFLOW:
+            wanted = self.target.airflow_version
+            if req.specifier and not _admits(req.specifier, wanted):
+                self.add(
+                    "error", "airflow-version", parsed,
+                    f"{_describe(req)} does not match the target: MWAA "
+                    f"{wanted} runs apache-airflow {wanted} and never lets a {kind} change it.",
+                    f"Use apache-airflow=={wanted} or drop the pin (or target another MWAA "
+                    "version with --airflow-version).",
+                )  # fmt: skip
+                self.pin_errors.add(id(parsed))
+            return
+        if name in {canonicalize_name(p) for p in PROVIDED_BY_IMAGE} and not parsed.constraint:
+            self.add(
+                "warning", "provided", parsed,
+                f"{req.name} is preinstalled in the MWAA image (compiled there from source); "
+                "mwaadeps never bundles it, and MWAA keeps the image's copy.",
+                f"Drop the line: your DAGs import the image's {req.name}.",
+            )  # fmt: skip
+        if self.constraints is None or not req.specifier:
+            return
+        essential = self.constraints.essential.get(name)
+        shown = self.constraints.display_names.get(name, req.name)
+        if essential is not None and not _admits(req.specifier, essential):
+            self.add(
+                "error", "essential-conflict", parsed,
+                f"{_describe(req)} conflicts with MWAA's essential pin {shown}=={essential}: "
+                "it can never install on MWAA.",
+                f"Use {shown}=={essential} or drop the pin; MWAA never lets requirements "
+                f"override {shown}.",
+            )  # fmt: skip
+            self.pin_errors.add(id(parsed))
+            return
+        pin = self.constraints.pin(name)
+        if pin is not None and not _admits(req.specifier, pin):
+            self.add(
+                "error", "constraint-conflict", parsed,
+                f"{_describe(req)} conflicts with the Airflow {self.target.airflow_version} "
+                f"constraint {shown}=={pin}",
+                f"Use {shown}=={pin} or drop the pin (the constraints choose the version).",
+            )  # fmt: skip
+            self.pin_errors.add(id(parsed))
+
+    def check_duplicates(self, applicable: list[ParsedRequirement]) -> None:
+        groups: dict[str, list[ParsedRequirement]] = defaultdict(list)
+        for parsed in applicable:
+            groups[parsed.name].append(parsed)
+        for name, entries in groups.items():
+            reqs = [e for e in entries if not e.constraint]
+            if not reqs or len(entries) < 2 or any(e.requirement.url for e in entries):
+                continue
+            combined = SpecifierSet()
+            for entry in entries:
+                combined &= entry.requirement.specifier
+            last = entries[-1]
+            where = ", ".join(_where(e) for e in entries)
+            pinned_out = any(id(e) in self.pin_errors for e in entries)
+            if not pinned_out and not satisfiable(combined):
+                self.add(
+                    "error", "duplicate-conflict", last,
+                    f"{name} is listed {len(entries)} times and no version satisfies them all: "
+                    f"{where}.",
+                    f"Keep one line for {name} with the version you need.",
+                )  # fmt: skip
+            elif len(reqs) > 1 and len({str(r.requirement.specifier) for r in reqs}) > 1:
+                self.add(
+                    "warning", "duplicate", reqs[-1],
+                    f"{name} is listed {len(reqs)} times with different specifiers: "
+                    f"{', '.join(_where(r) for r in reqs)}; "
+                    f"pip combines them into {combined or 'any version'}.",
+                    f"Keep one line for {name}.",
+                )  # fmt: skip
+
+    def check_option(self, option: ParsedOption) -> None:
+        value = option.value or ""
+        shown = option.shown or ""
+        if option.name in _CREDENTIAL_OPTIONS and has_credentials(value):
+            self.add("error", "index-credentials", option,
+                     f"{option.name} {shown} carries a literal credential.",
+                     _CREDENTIALS_HINT)  # fmt: skip
+        if option.name == "--constraint" and "://" in value and not value.startswith("file:"):
+            self.check_constraint_url(option, value, shown)
+        elif option.name == "--find-links" and "://" not in value:
+            self.check_find_links(option, value)
+        elif option.name == "--no-binary" and self.mode == "bundle":
+            self.add(
+                "warning", "no-binary", option,
+                f"--no-binary {shown} asks for source distributions; an offline MWAA bundle "
+                "installs wheels only.",
+                "Drop the line: mwaadeps builds pure-Python sdists into wheels itself.",
+            )  # fmt: skip
+
+    def check_constraint_url(self, option: ParsedOption, value: str, shown: str) -> None:
+        message = (
+            f"--constraint {shown} is fetched from the internet when MWAA installs; the "
+            "workers of a private-network environment cannot reach it."
+        )
+        found = _CONSTRAINTS_URL_RE.search(value)
+        if found and found.group(1) != self.target.airflow_version:
+            message += (
+                f" It is also the constraints of Airflow {found.group(1)}, not "
+                f"{self.target.airflow_version}."
+            )
+        if self.mode == "bundle":
+            self.add("error", "constraint-url", option, message,
+                     "Remove the line: mwaadeps ships the Airflow constraints inside "
+                     f"plugins.zip and dist/requirements.txt uses --constraint "
+                     f"{PLUGINS_DIR}/constraints.txt.")  # fmt: skip
+        else:
+            self.add("warning", "constraint-url", option, message,
+                     "Remove the line unless the environment reaches that URL; pass "
+                     "--constraints to mwaadeps to choose the constraints file.")  # fmt: skip
+
+    def check_find_links(self, option: ParsedOption, value: str) -> None:
+        if value.startswith(MWAA_PREFIX):
+            self.add(
+                "warning", "mwaa-path", option,
+                f"--find-links {value} is a folder on the MWAA workers, not on this machine.",
+                "Drop the line: mwaadeps writes --find-links "
+                f"{PLUGINS_DIR} into dist/requirements.txt itself.",
+            )  # fmt: skip
+            return
+        folder = Path(value.removeprefix("file:"))
+        if not folder.is_absolute():
+            folder = option.origin.file.parent / folder
+        state = "" if folder.is_dir() else " (it does not exist here either)"
+        self.add(
+            "warning", "find-links-local", option,
+            f"--find-links {value} is a folder on this machine{state}: mwaadeps can lock from "
+            "it, but MWAA cannot see it.",
+            "List the folder under local-packages in mwaadeps.toml: mwaadeps bundles its "
+            f"wheels into plugins.zip and points MWAA at {PLUGINS_DIR}.",
+        )  # fmt: skip
+
+
+def check_requirements(
+    req_file: RequirementsFile,
+    target: Target,
+    constraints: Constraints | None,
+    *,
+    mode: str = "bundle",
+) -> CheckReport:
+    """Lint a parsed requirements file for ``target``; problems sorted by file and line."""
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
+    problems = _Checker(req_file, target, constraints, mode).run()
+    return CheckReport(req_file.path, target, problems, mode)
+
+
+__all__ = ["CheckReport", "check_requirements", "satisfiable"]

@@ -1,0 +1,535 @@
+"""Parse pip requirements files the way pip reads them, keeping each line's file:line.
+
+A pure parser: no network, no resolution, no environment lookups. Nested ``-r``/``-c``
+files are followed; anything wrong becomes a ``Problem`` (data), never an exception,
+except an unreadable top-level file (``RequirementsError``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from .errors import RequirementsError
+from .redact import has_credentials
+
+Severity = Literal["error", "warning"]
+
+BUNDLE_FIX = (
+    "build a wheel and list it in a find-links folder, or list the folder under "
+    "local-packages in mwaadeps.toml"
+)
+MWAA_PREFIX = "/usr/local/airflow/"
+
+# pip's own regexes (pip/_internal/req/req_file.py).
+_COMMENT_RE = re.compile(r"(^|\s+)#.*$")
+_ENV_VAR_RE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_VCS_RE = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
+_DRIVE_RE = re.compile(r"^[a-zA-Z]:[\\/]")
+_ARCHIVE_EXTS = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
+_USERINFO_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+_CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+# Long option -> takes a value. Every option pip accepts in a requirements file.
+_OPTIONS: dict[str, bool] = {
+    "--requirement": True,
+    "--constraint": True,
+    "--editable": True,
+    "--index-url": True,
+    "--extra-index-url": True,
+    "--no-index": False,
+    "--find-links": True,
+    "--trusted-host": True,
+    "--pre": False,
+    "--only-binary": True,
+    "--no-binary": True,
+    "--prefer-binary": False,
+    "--require-hashes": False,
+    "--use-feature": True,
+    "--hash": True,
+    "--config-settings": True,
+    "--global-option": True,
+}
+_SHORT = {
+    "-r": "--requirement",
+    "-c": "--constraint",
+    "-e": "--editable",
+    "-i": "--index-url",
+    "-f": "--find-links",
+    "-C": "--config-settings",
+}
+_PER_REQUIREMENT = {"--hash", "--config-settings", "--global-option"}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a line comes from: the file (as reached from the top file) and its line."""
+
+    file: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ParsedRequirement:
+    """One PEP 508 requirement; ``text`` is the line as written, credentials redacted."""
+
+    requirement: Requirement
+    origin: Origin
+    text: str
+    hashes: tuple[str, ...] = ()
+    constraint: bool = False
+
+    @property
+    def name(self) -> str:
+        """The canonical (normalised) project name."""
+        return canonicalize_name(self.requirement.name)
+
+
+@dataclass(frozen=True)
+class ParsedOption:
+    """An option line, e.g. name ``--index-url``. ``value`` may hold credentials: show ``shown``."""
+
+    name: str
+    value: str | None = field(repr=False)
+    origin: Origin
+
+    @property
+    def shown(self) -> str | None:
+        """The value with any credentials masked."""
+        return None if self.value is None else redact(self.value)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a line (or the whole file when ``origin`` is None)."""
+
+    severity: Severity
+    code: str
+    origin: Origin | None
+    message: str
+    hint: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "file": str(self.origin.file) if self.origin else None,
+            "line": self.origin.line if self.origin else None,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class RequirementsFile:
+    """A parsed requirements file with every nested file it includes.
+
+    ``requirements`` come from ``-r`` files, ``constraints`` from ``-c`` files; ``files``
+    lists every file read, the top one first.
+    """
+
+    path: Path
+    requirements: tuple[ParsedRequirement, ...]
+    options: tuple[ParsedOption, ...]
+    problems: tuple[Problem, ...]
+    files: tuple[Path, ...]
+    constraints: tuple[ParsedRequirement, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+    def options_named(self, name: str) -> tuple[ParsedOption, ...]:
+        return tuple(o for o in self.options if o.name == name)
+
+
+def redact(text: str) -> str:
+    """Mask literal credentials in every URL of ``text``; ``${VAR}`` placeholders stay."""
+
+    def mask(match: re.Match[str]) -> str:
+        if has_credentials(match.group(0)):
+            return f"{match.group('scheme')}****@"
+        return match.group(0)
+
+    return _USERINFO_RE.sub(mask, text)
+
+
+def expand_env_vars(text: str, env: Mapping[str, str]) -> str:
+    """Expand ``${VAR}`` (upper-case names, as pip does); unset variables stay as written."""
+    return _ENV_VAR_RE.sub(lambda m: env.get(m.group("name"), m.group(0)), text)
+
+
+def _decode(data: bytes) -> tuple[str, int | None]:
+    """The text, and the line of the first byte that is not UTF-8 (None when all is)."""
+    boms = (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    )
+    for bom, encoding in boms:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace"), None
+    for line in data.split(b"\n")[:2]:
+        match = _CODING_RE.match(line)
+        if match:
+            try:
+                return data.decode(match.group(1).decode("ascii"), errors="replace"), None
+            except LookupError:
+                break
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        bad_line = data[: exc.start].count(b"\n") + 1
+        return data.decode("utf-8", errors="replace"), bad_line
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """pip's join_lines + ignore_comments: continuations joined, comments dropped."""
+    pending: list[str] = []
+    first = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.endswith("\\") or _COMMENT_RE.match(line):
+            if _COMMENT_RE.match(line):
+                line = " " + line
+            if pending:
+                pending.append(line)
+                joined, pending = "".join(pending), []
+                yield first, joined
+            else:
+                yield number, line
+        else:
+            if not pending:
+                first = number
+            pending.append(line.strip("\\"))
+    if pending:
+        yield first, "".join(pending)
+
+
+def _strip_comment(line: str) -> str:
+    return _COMMENT_RE.sub("", line).strip()
+
+
+def _split_args(line: str) -> tuple[str, str]:
+    """pip's break_args_options: the requirement part and the options part."""
+    tokens = line.split(" ")
+    args: list[str] = []
+    for token in tokens:
+        if token.startswith("-"):
+            break
+        args.append(token)
+    return " ".join(args).strip(), " ".join(tokens[len(args) :]).strip()
+
+
+def _bundle_hint(first: str | None = None) -> str:
+    fix = BUNDLE_FIX[0].upper() + BUNDLE_FIX[1:]
+    return f"{first}, or {BUNDLE_FIX}." if first else f"{fix}."
+
+
+def _looks_like_path(text: str) -> bool:
+    head = text.split(";", 1)[0].strip()
+    lowered = head.split("[", 1)[0].lower()
+    if "@" in head and not _SCHEME_RE.match(head):
+        return False
+    return (
+        head.startswith((".", "/", "~", "\\"))
+        or bool(_DRIVE_RE.match(head))
+        or "/" in head
+        or "\\" in head
+        or lowered.endswith(_ARCHIVE_EXTS)
+    )
+
+
+def _url_problem(url: str, origin: Origin, shown: str) -> Problem:
+    """The problem of a requirement given as a URL (direct, VCS or file)."""
+    if _VCS_RE.match(url):
+        return Problem(
+            "error", "vcs", origin,
+            f"{shown} installs from a version-control repository; MWAA workers in a "
+            "private network cannot clone it and an offline bundle holds wheels only.",
+            _bundle_hint("Pin a released version (name==version)"),
+        )  # fmt: skip
+    if url.lower().startswith("file:"):
+        return Problem(
+            "error", "local-path", origin,
+            f"{shown} points to a file on this machine; MWAA cannot see it.",
+            _bundle_hint(),
+        )  # fmt: skip
+    return Problem(
+        "error", "direct-url", origin,
+        f"{shown} downloads from a direct URL; MWAA workers in a private network cannot "
+        "reach it and mwaadeps cannot lock it with hashes.",
+        _bundle_hint("Pin the package by name (name==version) from an index"),
+    )  # fmt: skip
+
+
+def _syntax_hint(text: str, detail: str) -> str:
+    match = re.match(r"^([A-Za-z0-9._\[\],-]+\s*===?\s*)(\d+(?:\.\d+)*)\S+$", text)
+    if match:
+        return f"Did you mean {match.group(1).replace(' ', '')}{match.group(2)}? "
+    if "${" in text:
+        return "mwaadeps expands ${VAR} only in option values (index URLs). "
+    return "Write name, then an optional specifier, e.g. requests==2.31.0 or pandas>=2.1. "
+
+
+class _Parser:
+    """Walks a requirements file and the files it includes."""
+
+    def __init__(self) -> None:
+        self.requirements: list[ParsedRequirement] = []
+        self.constraints: list[ParsedRequirement] = []
+        self.options: list[ParsedOption] = []
+        self.problems: list[Problem] = []
+        self.files: list[Path] = []
+        self.done: set[tuple[Path, bool]] = set()
+
+    def problem(
+        self, severity: Severity, code: str, origin: Origin | None, msg: str, hint: str
+    ) -> None:
+        self.problems.append(Problem(severity, code, origin, redact(msg), redact(hint)))
+
+    def parse_file(
+        self, path: Path, stack: tuple[Path, ...], constraint: bool, included: Origin | None
+    ) -> None:
+        key = path.resolve()
+        if key in stack:
+            chain = " -> ".join(p.name for p in (*stack, key))
+            self.problem(
+                "error", "cycle", included,
+                f"{path} is included again while it is being read ({chain}).",
+                "Remove the -r/-c line that closes the loop.",
+            )  # fmt: skip
+            return
+        if (key, constraint) in self.done:
+            return
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            if included is None:
+                raise RequirementsError(
+                    f"Requirements file {path} does not exist.",
+                    hint="Pass --requirements PATH or set requirements in mwaadeps.toml.",
+                ) from None
+            self._missing(path, included)
+            return
+        except OSError as exc:
+            if included is None:
+                raise RequirementsError(f"Cannot read {path}: {exc.strerror}.") from None
+            self.problem("error", "unreadable", included, f"Cannot read {path}: {exc.strerror}.",
+                         "Check the path and its permissions.")  # fmt: skip
+            return
+        self.done.add((key, constraint))
+        self.files.append(path)
+        text, bad_line = _decode(data)
+        if bad_line is not None:
+            self.problem(
+                "error", "encoding", Origin(path, bad_line),
+                f"{path} is not UTF-8 text (first bad byte on line {bad_line}); pip on MWAA "
+                "cannot read it.",
+                "Save the file as UTF-8 (comments included).",
+            )  # fmt: skip
+        for number, line in _logical_lines(text):
+            stripped = _strip_comment(line)
+            if stripped:
+                self.parse_line(stripped, Origin(path, number), (*stack, key), constraint)
+
+    def _missing(self, path: Path, included: Origin) -> None:
+        raw = str(path)
+        if MWAA_PREFIX in raw.replace("\\", "/"):
+            self.problem(
+                "warning", "mwaa-path", included,
+                f"{raw[raw.find(MWAA_PREFIX):]} is a path on the MWAA workers; mwaadeps cannot "
+                "read it here.",
+                "mwaadeps writes the find-links/constraint lines of dist/requirements.txt "
+                "itself; drop this line from the source requirements.",
+            )  # fmt: skip
+            return
+        self.problem(
+            "error", "missing-file", included, f"{path} does not exist.",
+            f"Fix the path: nested files are relative to the including file's folder "
+            f"({included.file.parent}).",
+        )  # fmt: skip
+
+    def parse_line(
+        self, line: str, origin: Origin, stack: tuple[Path, ...], constraint: bool
+    ) -> None:
+        args, opts_text = _split_args(line)
+        try:
+            tokens = shlex.split(opts_text)
+        except ValueError as exc:
+            self.problem("error", "syntax", origin, f"Cannot split the options of {line!r}: {exc}.",
+                         "Close the quote or escape it.")  # fmt: skip
+            return
+        options = self.parse_options(tokens, origin)
+        if args:
+            hashes = []
+            for name, value in options:
+                if name == "--hash" and value:
+                    hashes.append(value)
+                elif name not in _PER_REQUIREMENT:
+                    self.problem(
+                        "warning", "ignored-option", origin,
+                        f"{name} after a requirement on the same line is ignored by pip.",
+                        f"Put {name} on its own line.",
+                    )  # fmt: skip
+            self.parse_requirement(args, line, origin, tuple(hashes), constraint)
+            return
+        for name, value in options:
+            if name in _PER_REQUIREMENT:
+                self.problem("warning", "ignored-option", origin,
+                             f"{name} without a requirement on the line is ignored.",
+                             "Put it after the requirement it belongs to.")  # fmt: skip
+                continue
+            self.options.append(ParsedOption(name, value, origin))
+            if name == "--editable":
+                shown = redact(value or "")
+                self.problem(
+                    "error", "editable", origin,
+                    f"-e {shown} is an editable install from a checkout; an offline MWAA "
+                    "bundle can only install wheels.",
+                    _bundle_hint(),
+                )  # fmt: skip
+            elif name in ("--requirement", "--constraint") and value:
+                self.include(value, origin, stack, constraint or name == "--constraint", name)
+
+    def parse_options(self, tokens: list[str], origin: Origin) -> list[tuple[str, str | None]]:
+        out: list[tuple[str, str | None]] = []
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            i += 1
+            if token.startswith("--"):
+                given, eq, value = token.partition("=")
+                name = _long_name(given)
+                if name is None:
+                    self.problem("error", "unknown-option", origin,
+                                 f"pip does not accept {given} in a requirements file.",
+                                 "Remove it, or move it to the pip/uv command line.")  # fmt: skip
+                    continue
+                takes = _OPTIONS[name]
+                if takes and not eq:
+                    if i >= len(tokens):
+                        self.problem("error", "syntax", origin, f"{name} needs a value.",
+                                     f"Write {name} VALUE.")  # fmt: skip
+                        continue
+                    value = tokens[i]
+                    i += 1
+                out.append((name, value if takes else None))
+            elif token[:2] in _SHORT:
+                name = _SHORT[token[:2]]
+                value = token[2:].lstrip("=")
+                if not value:
+                    if i >= len(tokens):
+                        self.problem("error", "syntax", origin, f"{token[:2]} needs a value.",
+                                     f"Write {token[:2]} VALUE.")  # fmt: skip
+                        continue
+                    value = tokens[i]
+                    i += 1
+                out.append((name, value))
+            elif token.startswith("-"):
+                self.problem("error", "unknown-option", origin,
+                             f"pip does not accept {token} in a requirements file.",
+                             "Remove it.")  # fmt: skip
+            else:
+                self.problem("warning", "ignored", origin,
+                             f"{redact(token)} after the options is ignored by pip.",
+                             "Put each requirement on its own line.")  # fmt: skip
+        return out
+
+    def include(self, value: str, origin: Origin, stack: tuple[Path, ...], constraint: bool,
+                option: str) -> None:  # fmt: skip
+        if value.lower().startswith("file://"):
+            value = value[len("file://") :]
+        elif "://" in value:
+            if option == "--requirement":
+                self.problem(
+                    "error", "remote-file", origin,
+                    f"-r {redact(value)} fetches requirements from the network; mwaadeps "
+                    "does not, and offline MWAA workers cannot.",
+                    "Download the file next to requirements.txt and include it with -r.",
+                )  # fmt: skip
+            return
+        nested = Path(value)
+        if not nested.is_absolute() and not value.startswith(MWAA_PREFIX):
+            nested = origin.file.parent / nested
+        self.parse_file(nested, stack, constraint, origin)
+
+    def parse_requirement(self, args: str, line: str, origin: Origin, hashes: tuple[str, ...],
+                          constraint: bool) -> None:  # fmt: skip
+        shown = redact(args)
+        text = redact(" ".join(line.split()))
+        head = args.split(";", 1)[0].strip()
+        if _VCS_RE.match(head) or (_SCHEME_RE.match(head) and not _DRIVE_RE.match(head)):
+            self.problems.append(_url_problem(head, origin, shown))
+            return
+        if _looks_like_path(args):
+            self.problem(
+                "error", "local-path", origin,
+                f"{shown} is a local path; MWAA cannot see this machine's files.",
+                _bundle_hint(),
+            )  # fmt: skip
+            return
+        try:
+            requirement = Requirement(args)
+        except InvalidRequirement as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else "invalid requirement"
+            self.problem(
+                "error", "syntax", origin, f"{shown} is not a valid requirement: {detail}.",
+                _syntax_hint(args, detail) + "See PEP 508 / pip's requirement specifiers.",
+            )  # fmt: skip
+            return
+        parsed = ParsedRequirement(requirement, origin, text, hashes, constraint)
+        if requirement.url:
+            self.problems.append(_url_problem(requirement.url, origin, shown))
+        (self.constraints if constraint else self.requirements).append(parsed)
+
+
+def _long_name(given: str) -> str | None:
+    """The option's full name; like optparse, an unambiguous prefix is accepted."""
+    if given in _OPTIONS:
+        return given
+    matches = [name for name in _OPTIONS if name.startswith(given)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def parse_requirements(path: Path) -> RequirementsFile:
+    """Parse ``path`` and every file it includes; problems are returned, not raised.
+
+    Raises ``RequirementsError`` only when ``path`` itself cannot be read.
+    """
+    parser = _Parser()
+    parser.parse_file(path, (), False, None)
+    return RequirementsFile(
+        path=path,
+        requirements=tuple(parser.requirements),
+        options=tuple(parser.options),
+        problems=tuple(parser.problems),
+        files=tuple(parser.files),
+        constraints=tuple(parser.constraints),
+    )
+
+
+__all__ = [
+    "BUNDLE_FIX",
+    "Origin",
+    "ParsedOption",
+    "ParsedRequirement",
+    "Problem",
+    "RequirementsFile",
+    "expand_env_vars",
+    "parse_requirements",
+    "redact",
+]
