@@ -24,6 +24,7 @@ def clean_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | 
             "PIP_NO_INPUT": "1",
             "UV_NO_CONFIG": "1",
             "UV_NO_PROGRESS": "1",
+            "UV_PYTHON_DOWNLOADS": "never",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )

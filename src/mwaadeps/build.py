@@ -1,0 +1,150 @@
+"""`mwaadeps build`: lock when stale, fetch target wheels, write the bundle."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .bundle import BundleSpec, input_digest, write_bundle
+from .config import Settings
+from .constraints import load_constraints
+from .errors import ConfigError
+from .lock import lock, resolve_base
+from .lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
+from .progress import NullReporter, Reporter
+from .wheels import FetchedWheel, fetch_all
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build wrote and how it went."""
+
+    target: dict[str, Any]
+    mode: str
+    full: bool
+    outputs: dict[str, dict[str, Any]]
+    wheels: tuple[FetchedWheel, ...]
+    pins: tuple[str, ...]
+    lock_reused: bool
+    downloaded_bytes: int
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "target": self.target,
+            "mode": self.mode,
+            "full": self.full,
+            "outputs": self.outputs,
+            "wheels": [w.to_dict() for w in self.wheels],
+            "pins": list(self.pins),
+            "lock_reused": self.lock_reused,
+            "downloaded_bytes": self.downloaded_bytes,
+            "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def select(packages: Sequence[LockedPackage], full: bool) -> tuple[list[LockedPackage], list[str]]:
+    """(packages whose wheels go in the bundle, pins for requirements.txt)."""
+    if full:
+        chosen = [p for p in packages]
+        return chosen, [p.pin for p in chosen]
+    bundled = [p for p in packages if p.role in (BUNDLE, FALLBACK)]
+    return bundled, [p.pin for p in packages if p.role == BUNDLE]
+
+
+def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
+    """Build dist/ for settings.target; a warm rebuild with unchanged inputs stays offline."""
+    reporter = reporter or NullReporter()
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    target = settings.target
+    if settings.mode == "index" and settings.index is None:
+        raise ConfigError(
+            "--mode index needs a private index.",
+            hint="Set [index] url (and username-env/password-env) in mwaadeps.toml.",
+        )
+    locked = lock(settings, reporter, force=False)
+    timings["lock"] = time.monotonic() - started
+    constraints = load_constraints(settings, reporter)
+    packages, pins = select(locked.lock.packages, settings.full)
+    wheels: list[FetchedWheel] = []
+    downloaded = 0
+    t0 = time.monotonic()
+    if settings.mode == "bundle":
+        index_urls = settings.index.resolved_urls(settings.env) if settings.index else []
+        wheels, downloaded = fetch_all(packages, target, settings.cache_dir, index_urls, reporter)
+    timings["fetch"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    reporter.step(f"Writing {settings.out_dir}")
+    inputs = {
+        "requirements.txt": input_digest(settings.requirements),
+        "mwaadeps.lock": input_digest(settings.lock_file),
+        "plugins": input_digest(settings.plugins),
+        "startup.sh": input_digest(settings.startup_script),
+        "constraints": constraints.sha256,
+    }
+    spec = BundleSpec(
+        target=target,
+        mode=settings.mode,
+        full=settings.full,
+        lock=locked.lock,
+        constraints=constraints,
+        wheels=wheels,
+        pins=sorted(pins),
+        plugins=settings.plugins,
+        startup_script=settings.startup_script,
+        index_urls=settings.index.placeholder_urls() if settings.index else [],
+        inputs={k: v for k, v in inputs.items() if v},
+    )
+    outputs = write_bundle(spec, settings.out_dir)
+    timings["bundle"] = time.monotonic() - t0
+    return BuildResult(
+        target=target.to_dict(), mode=settings.mode, full=settings.full, outputs=outputs,
+        wheels=tuple(wheels), pins=tuple(sorted(pins)), lock_reused=locked.reused,
+        downloaded_bytes=downloaded, seconds=time.monotonic() - started, timings=timings,
+    )  # fmt: skip
+
+
+def fetch_base_wheels(
+    settings: Settings, dest: Path, reporter: Reporter | None = None,
+    extra: Sequence[str] = (),
+) -> list[Path]:  # fmt: skip
+    """Wheels of MWAA's base install (plus `extra` requirements) for the target, into dest."""
+    from .lock import _job
+    from .resolvers import RESOLVERS
+
+    reporter = reporter or NullReporter()
+    target = settings.target
+    constraints = load_constraints(settings, reporter)
+    if extra:
+        reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
+        resolved = RESOLVERS["uv"]().resolve(_job(
+            settings, target, constraints, None,
+            {"base": target.base_requirements(), "user": list(extra)},
+        ))  # fmt: skip
+    else:
+        resolved = resolve_base(settings, constraints, reporter)
+    packages = [
+        LockedPackage(r.name, r.version, PROVIDED,
+                      wheel=sorted(r.wheels, key=lambda w: (len(w.filename), w.filename))[0]
+                      if r.wheels else None,
+                      sdist=r.sdist if not r.wheels else None)
+        for r in resolved.values()
+    ]  # fmt: skip
+    index_urls = settings.index.resolved_urls(settings.env) if settings.index else []
+    wheels, _ = fetch_all(packages, target, settings.cache_dir, index_urls, reporter)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for wheel in wheels:
+        target_path = dest / wheel.filename
+        if not target_path.exists():
+            shutil.copy2(wheel.path, target_path)
+        out.append(target_path)
+    return out

@@ -1,0 +1,264 @@
+"""`mwaadeps lock`: resolve the requirements with MWAA's base install, for the target."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from . import lockfile
+from .config import Settings
+from .constraints import Constraints, load_constraints
+from .errors import RequirementsError, ResolutionError
+from .lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
+from .progress import NullReporter, Reporter
+from .redact import redact_url
+from .resolvers import RESOLVERS, Resolved, ResolveJob
+from .targets import PROVIDED_BY_IMAGE, Target
+
+
+@dataclass(frozen=True)
+class LockInputs:
+    """What a resolution depends on, and its digest (the lock is stale when it changes)."""
+
+    user_lines: tuple[str, ...]
+    top_level: frozenset[str]
+    extra_constraints: str
+    index_urls: tuple[str, ...]
+    find_links: tuple[str, ...]
+    digest: str
+
+
+@dataclass(frozen=True)
+class LockResult:
+    lock: Lock
+    path: Path
+    reused: bool
+    seconds: float
+
+
+def _local_wheels(settings: Settings, reporter: Reporter) -> tuple[list[str], list[str]]:
+    """Build the configured local packages into wheels; (find-links dirs, their digests)."""
+    if not settings.local_packages:
+        return [], []
+    from .wheels import build_local_package
+
+    links: list[str] = []
+    digests: list[str] = []
+    for folder in settings.local_packages:
+        wheel = build_local_package(folder, settings.cache_dir, reporter)
+        links.append(str(wheel.parent))
+        digests.append(wheel.name + ":" + hashlib.sha256(wheel.read_bytes()).hexdigest())
+    return sorted(set(links)), digests
+
+
+def gather_inputs(
+    settings: Settings, constraints: Constraints, reporter: Reporter | None = None
+) -> LockInputs:
+    """Parse and check requirements.txt; the user's side of the resolution."""
+    from .check import check_requirements
+    from .requirements import parse_requirements
+
+    reporter = reporter or NullReporter()
+    target = settings.target
+    if not settings.requirements.is_file():
+        raise RequirementsError(
+            f"Requirements file {settings.requirements} does not exist.",
+            hint="Pass --requirements, or set requirements in mwaadeps.toml.",
+        )
+    parsed = parse_requirements(settings.requirements)
+    report = check_requirements(parsed, target, constraints, mode=settings.mode)
+    errors = [p for p in report.problems if p.severity == "error"]
+    if errors:
+        listed = "\n".join(f"  {p.origin or settings.requirements}: {p.message}" for p in errors[:10])
+        more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
+        raise RequirementsError(
+            f"{settings.requirements} has {len(errors)} problem(s) that stop a lock:\n{listed}{more}",
+            hint="Run `mwaadeps check` for every problem and its fix.",
+        )
+    for problem in report.problems:
+        if problem.severity == "warning":
+            reporter.warn(f"{problem.origin or settings.requirements}: {problem.message}")
+    provided = {canonicalize_name(p) for p in PROVIDED_BY_IMAGE}
+    lines: list[str] = []
+    top: set[str] = set()
+    for req in parsed.requirements:
+        name = canonicalize_name(req.requirement.name)
+        if name in provided:
+            continue
+        top.add(name)
+        lines.append(str(req.requirement))
+    index_urls: list[str] = settings.index.resolved_urls(settings.env) if settings.index else []
+    find_links: list[str] = []
+    extra_constraints: list[str] = []
+    import os.path as osp
+
+    for opt in parsed.options:
+        value = opt.value or ""
+        expanded = osp.expandvars(value)
+        if opt.name in ("--index-url", "-i"):
+            index_urls.insert(0, expanded)
+        elif opt.name == "--extra-index-url":
+            index_urls.append(expanded)
+        elif opt.name in ("--find-links", "-f") and "://" not in value:
+            find_links.append(str((opt.origin.file.parent / value).resolve()))
+        elif opt.name in ("--constraint", "-c") and "://" not in value:
+            path = (opt.origin.file.parent / value).resolve()
+            if path.is_file():
+                extra_constraints.append(path.read_text(encoding="utf-8-sig"))
+    local_links, local_digests = _local_wheels(settings, reporter)
+    find_links.extend(local_links)
+    digest_src = {
+        "lock-version": lockfile.LOCK_VERSION,
+        "target": target.to_dict(),
+        "constraints": constraints.sha256,
+        "lines": lines,
+        "extra-constraints": [hashlib.sha256(t.encode()).hexdigest() for t in extra_constraints],
+        "index": [redact_url(u) for u in index_urls],
+        "find-links": [f for f in find_links if f not in local_links],
+        "local": local_digests,
+        "resolver": settings.resolver,
+    }
+    digest = hashlib.sha256(json.dumps(digest_src, sort_keys=True).encode()).hexdigest()
+    return LockInputs(
+        tuple(lines), frozenset(top), "\n".join(extra_constraints), tuple(index_urls),
+        tuple(find_links), digest,
+    )  # fmt: skip
+
+
+def _job(
+    settings: Settings, target: Target, constraints: Constraints, inputs: LockInputs | None,
+    roots: dict[str, list[str]],
+) -> ResolveJob:  # fmt: skip
+    extra = inputs.extra_constraints if inputs else ""
+    return ResolveJob(
+        target=target,
+        roots=roots,
+        constraints_text=constraints.resolver_text() + extra,
+        essential_text=constraints.essential_text(),
+        excludes=PROVIDED_BY_IMAGE,
+        index_urls=inputs.index_urls if inputs else tuple(
+            settings.index.resolved_urls(settings.env) if settings.index else ()),
+        find_links=inputs.find_links if inputs else (),
+        cache_dir=settings.cache_dir / "uv",
+        secrets=settings.secrets(),
+    )
+
+
+def resolve_base(
+    settings: Settings, constraints: Constraints, reporter: Reporter | None = None
+) -> dict[str, Resolved]:
+    """What MWAA's image installs for the target (cached per target and constraints)."""
+    reporter = reporter or NullReporter()
+    target = settings.target
+    key_src = json.dumps([target.to_dict(), constraints.sha256, target.base_requirements(),
+                          [redact_url(u) for u in (settings.index.resolved_urls(settings.env)
+                                                    if settings.index else [])]],
+                         sort_keys=True)  # fmt: skip
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
+    cache = settings.cache_dir / "base" / f"{key}.json"
+    if cache.is_file():
+        from .lockfile import Artifact
+
+        raw = json.loads(cache.read_text())
+        return {
+            n: Resolved(n, r["version"], tuple(Artifact.from_dict(w) for w in r["wheels"]),
+                        Artifact.from_dict(r["sdist"]) if r.get("sdist") else None)
+            for n, r in raw.items()
+        }  # fmt: skip
+    reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
+    resolver = RESOLVERS["uv"]()
+    resolved = resolver.resolve(
+        _job(settings, target, constraints, None, {"base": target.base_requirements()})
+    )
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({
+        n: {"version": r.version, "wheels": [w.to_dict() for w in r.wheels],
+            "sdist": r.sdist.to_dict() if r.sdist else None}
+        for n, r in sorted(resolved.items())
+    }, indent=1))  # fmt: skip
+    return resolved
+
+
+def classify(
+    combined: dict[str, Resolved],
+    base: dict[str, Resolved],
+    constraints: Constraints,
+    top_level: frozenset[str],
+) -> tuple[LockedPackage, ...]:
+    """Decide per package: provided by the image, bundled, or bundled as a fallback."""
+    out = []
+    for name, res in sorted(combined.items()):
+        in_base = base.get(name)
+        pinned = constraints.pin(name) == res.version or constraints.essential.get(name) == res.version
+        if in_base is not None and in_base.version == res.version:
+            role = PROVIDED if pinned or "user" not in res.roots else FALLBACK
+        else:
+            role = BUNDLE
+        wheel = _best_wheel(res)
+        out.append(LockedPackage(
+            name=name, version=res.version, role=role, wheel=wheel,
+            sdist=res.sdist if wheel is None else None,
+            top_level=name in top_level, via=tuple(sorted(res.via)),
+        ))  # fmt: skip
+    return tuple(out)
+
+
+def _best_wheel(res: Resolved) -> lockfile.Artifact | None:
+    """The single wheel uv picked for the target (the most specific if several)."""
+    if not res.wheels:
+        return None
+    return sorted(res.wheels, key=lambda w: (len(w.filename), w.filename))[0]
+
+
+def lock(
+    settings: Settings, reporter: Reporter | None = None, *, force: bool = True
+) -> LockResult:
+    """Resolve and write the lock; with force=False reuse a lock whose inputs are unchanged."""
+    reporter = reporter or NullReporter()
+    started = time.monotonic()
+    target = settings.target
+    constraints = load_constraints(settings, reporter)
+    reporter.step("Checking requirements")
+    inputs = gather_inputs(settings, constraints, reporter)
+    if not force and settings.lock_file.is_file():
+        try:
+            existing = lockfile.read(settings.lock_file)
+        except Exception:  # an unreadable lock is simply stale
+            existing = None
+        if existing is not None and existing.inputs_sha256 == inputs.digest:
+            return LockResult(existing, settings.lock_file, True, time.monotonic() - started)
+    resolver_cls = RESOLVERS[settings.resolver]
+    resolver = resolver_cls()
+    if hasattr(resolver, "check_host"):
+        resolver.check_host(target)
+    reporter.step(f"Resolving for MWAA {target.airflow_version} (Python {target.python_version}, "
+                  f"{target.uv_platform}) with {resolver.name}")  # fmt: skip
+    base = resolve_base(settings, constraints, reporter)
+    combined = resolver.resolve(
+        _job(settings, target, constraints, inputs,
+             {"base": target.base_requirements(), "user": list(inputs.user_lines)})
+    )  # fmt: skip
+    airflow = combined.get("apache-airflow")
+    if airflow is None or airflow.version != target.airflow_version:
+        raise ResolutionError(
+            f"The resolution moved apache-airflow to {airflow.version if airflow else 'nothing'}; "
+            f"MWAA runs {target.airflow_version}.",
+            hint="Remove the requirement that needs another Airflow version.",
+        )
+    result = Lock(
+        target=target.to_dict(),
+        inputs_sha256=inputs.digest,
+        constraints_sha256=constraints.sha256,
+        constraints_source=constraints.source,
+        resolver=resolver.name,
+        packages=classify(combined, base, constraints, inputs.top_level),
+        provided_by_image=PROVIDED_BY_IMAGE,
+    )
+    settings.lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lockfile.write(result, settings.lock_file)
+    return LockResult(result, settings.lock_file, False, time.monotonic() - started)

@@ -1,0 +1,295 @@
+"""Resolvers: turn requirements + constraints into pinned artifacts for the target.
+
+Each implementation translates its tool's failures into ResolutionError. uv resolves for
+any platform; pip-tools only for the platform it runs on.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from .errors import ResolutionError
+from .isolation import clean_env, uv_binary
+from .lockfile import Artifact
+from .redact import redact_text
+from .targets import Target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+UV_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class ResolveJob:
+    """Everything a resolver needs; paths inside are temporary."""
+
+    target: Target
+    roots: dict[str, list[str]]  # input name -> requirement lines ("base", "user")
+    constraints_text: str
+    essential_text: str
+    excludes: tuple[str, ...]
+    index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    cache_dir: Path | None = None
+    secrets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One resolved distribution."""
+
+    name: str
+    version: str
+    wheels: tuple[Artifact, ...]
+    sdist: Artifact | None
+    via: tuple[str, ...] = ()
+    roots: frozenset[str] = field(default_factory=frozenset)
+
+
+class Resolver(ABC):
+    """Resolves a job into pinned distributions with their artifacts."""
+
+    name: str
+
+    @abstractmethod
+    def resolve(self, job: ResolveJob) -> dict[str, Resolved]:
+        """Canonical name -> Resolved."""
+
+
+def _artifact(raw: dict[str, Any]) -> Artifact:
+    url = raw.get("url")
+    path = raw.get("path")
+    filename = (url or path or "").rsplit("/", 1)[-1]
+    from urllib.parse import unquote
+
+    return Artifact(
+        filename=unquote(filename),
+        url=url,
+        sha256=raw.get("hashes", {}).get("sha256", ""),
+        size=raw.get("size"),
+        path=path,
+    )
+
+
+def _run_uv(args: list[str], job: ResolveJob, what: str) -> str:
+    cmd = [uv_binary(), *args, "--no-config", "--quiet", "--no-progress"]
+    if job.cache_dir:
+        cmd += ["--cache-dir", str(job.cache_dir)]
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=clean_env(), timeout=UV_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise ResolutionError(f"{what} took longer than {UV_TIMEOUT_S} s and was stopped.") from None
+    if proc.returncode != 0:
+        raise ResolutionError(
+            f"{what} failed:\n" + explain_uv_error(proc.stderr, job.secrets),
+            hint="Loosen or change the requirement named above, or pin the version the Airflow "
+            "constraints allow (`mwaadeps check` lists conflicts line by line).",
+        )
+    return proc.stdout
+
+
+def explain_uv_error(stderr: str, secrets: tuple[str, ...] = ()) -> str:
+    """uv's explanation, without colours, temp paths or credentials."""
+    text = _ANSI.sub("", stderr)
+    text = re.sub(r"(?:/[^\s:]*)?/mwaadeps-resolve-[^/\s]+/", "", text)
+    text = text.replace("base.in", "MWAA's base install").replace("user.in", "your requirements")
+    text = text.replace("constraints.txt", "the Airflow constraints")
+    text = text.replace("essential.txt", "MWAA's essential pins")
+    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.startswith("warning:")]
+    return redact_text("\n".join(lines[:40]), secrets)
+
+
+def _common_args(job: ResolveJob, work: Path) -> list[str]:
+    (work / "constraints.txt").write_text(job.constraints_text, encoding="utf-8")
+    (work / "essential.txt").write_text(job.essential_text, encoding="utf-8")
+    args = ["-c", str(work / "constraints.txt"), "-c", str(work / "essential.txt")]
+    if job.excludes:
+        (work / "excludes.txt").write_text("\n".join(job.excludes) + "\n", encoding="utf-8")
+        args += ["--excludes", str(work / "excludes.txt")]
+    args += ["--python-platform", job.target.uv_platform,
+             "--python-version", job.target.python_full, "--no-header"]  # fmt: skip
+    if job.index_urls:
+        args += ["--index-url", job.index_urls[0]]
+        for url in job.index_urls[1:]:
+            args += ["--extra-index-url", url]
+    for link in job.find_links:
+        args += ["--find-links", link]
+    return args
+
+
+def _write_roots(job: ResolveJob, work: Path) -> list[str]:
+    files = []
+    for root, lines in job.roots.items():
+        path = work / f"{root}.in"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files.append(str(path))
+    return files
+
+
+def parse_pylock(text: str) -> dict[str, Resolved]:
+    data = tomllib.loads(text)
+    out: dict[str, Resolved] = {}
+    for pkg in data.get("packages", []):
+        name = canonicalize_name(pkg["name"])
+        wheels = tuple(_artifact(w) for w in pkg.get("wheels", []))
+        if "archive" in pkg and not wheels:
+            wheels = (_artifact(pkg["archive"]),)
+        sdist = _artifact(pkg["sdist"]) if "sdist" in pkg else None
+        out[name] = Resolved(name, str(pkg["version"]), wheels, sdist)
+    return out
+
+
+_VIA_LINE = re.compile(r"^([A-Za-z0-9_.\-]+)==(\S+)\s+#\s*via\s+(.*)$")
+
+
+def parse_annotated(text: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """name -> (version, via) from uv's `--annotation-style line` output."""
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for line in text.splitlines():
+        match = _VIA_LINE.match(line.strip())
+        if match:
+            via = tuple(v.strip() for v in match.group(3).split(",") if v.strip())
+            out[canonicalize_name(match.group(1))] = (match.group(2), via)
+        elif "==" in line and not line.startswith((" ", "#")):
+            name, _, version = line.strip().partition("==")
+            out[canonicalize_name(name)] = (version.split()[0], ())
+    return out
+
+
+class UvResolver(Resolver):
+    """uv pip compile for the target platform and Python, wherever mwaadeps runs."""
+
+    name = "uv"
+
+    def resolve(self, job: ResolveJob) -> dict[str, Resolved]:
+        with tempfile.TemporaryDirectory(prefix="mwaadeps-resolve-") as tmp:
+            work = Path(tmp)
+            inputs = _write_roots(job, work)
+            common = _common_args(job, work)
+            pylock_args = ["pip", "compile", *inputs, *common, "--format", "pylock.toml"]
+            graph_args = ["pip", "compile", *inputs, *common, "--annotation-style", "line"]
+            with ThreadPoolExecutor(2) as pool:
+                lock_f = pool.submit(_run_uv, pylock_args, job, "Resolving with uv")
+                graph_f = pool.submit(_run_uv, graph_args, job, "Resolving with uv")
+                pylock_text, graph_text = lock_f.result(), graph_f.result()
+        return merge(parse_pylock(pylock_text), parse_annotated(graph_text), job)
+
+
+def merge(
+    artifacts: dict[str, Resolved],
+    graph: dict[str, tuple[str, tuple[str, ...]]],
+    job: ResolveJob,
+) -> dict[str, Resolved]:
+    """Join artifacts with the dependency graph; mark which root inputs reach each package."""
+    for name, res in artifacts.items():
+        if name in graph and graph[name][0] != res.version:
+            raise ResolutionError(
+                f"The resolver gave two answers for {name} ({res.version}, {graph[name][0]}): "
+                "the index changed during resolution.",
+                hint="Run the command again.",
+            )
+    children: dict[str, set[str]] = {}
+    root_of: dict[str, set[str]] = {}
+    for name, (_, via) in graph.items():
+        for parent in via:
+            if parent.startswith("-r "):
+                root = Path(parent[3:].strip()).stem
+                root_of.setdefault(root, set()).add(name)
+            elif not parent.startswith("-c "):
+                children.setdefault(canonicalize_name(parent), set()).add(name)
+    reach: dict[str, set[str]] = {}
+    for root, starts in root_of.items():
+        stack = list(starts)
+        seen: set[str] = set()
+        while stack:
+            cur = stack.pop()
+            if cur in seen:
+                continue
+            seen.add(cur)
+            stack.extend(children.get(cur, ()))
+        for name in seen:
+            reach.setdefault(name, set()).add(root)
+    out = {}
+    for name, res in artifacts.items():
+        via = graph.get(name, ("", ()))[1]
+        out[name] = Resolved(res.name, res.version, res.wheels, res.sdist, via,
+                             frozenset(reach.get(name, set())))  # fmt: skip
+    return out
+
+
+class PipToolsResolver(Resolver):
+    """pip-compile on the host: only valid when the host is the target platform."""
+
+    name = "pip-tools"
+
+    def check_host(self, target: Target) -> None:
+        host_py = f"{sys.version_info.major}.{sys.version_info.minor}"
+        machine = platform.machine().lower()
+        if sys.platform != "linux" or machine not in ("x86_64", "amd64") or host_py != target.python_version:
+            raise ResolutionError(
+                f"pip-tools resolves for the machine it runs on (Python {host_py}, "
+                f"{sys.platform} {machine}), not for MWAA {target.airflow_version} "
+                f"(Python {target.python_version}, Linux x86_64).",
+                hint="Use the default resolver (--resolver uv), which resolves for the target, "
+                f"or run on Linux x86_64 with Python {target.python_version}.",
+            )
+
+    def resolve(self, job: ResolveJob) -> dict[str, Resolved]:
+        self.check_host(job.target)
+        with tempfile.TemporaryDirectory(prefix="mwaadeps-resolve-") as tmp:
+            work = Path(tmp)
+            inputs = _write_roots(job, work)
+            (work / "constraints.txt").write_text(job.constraints_text, encoding="utf-8")
+            (work / "essential.txt").write_text(job.essential_text, encoding="utf-8")
+            merged = work / "all.in"
+            merged.write_text(
+                "".join(Path(i).read_text() for i in inputs)
+                + f"-c {work / 'constraints.txt'}\n-c {work / 'essential.txt'}\n",
+                encoding="utf-8",
+            )
+            cmd = [sys.executable, "-m", "piptools", "compile", "--quiet", "--no-header",
+                   "--no-annotate", "--strip-extras", "--allow-unsafe",
+                   "--output-file", str(work / "out.txt"), str(merged)]  # fmt: skip
+            for i, url in enumerate(job.index_urls):
+                cmd += ["--index-url" if i == 0 else "--extra-index-url", url]
+            for link in job.find_links:
+                cmd += ["--find-links", link]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), check=False)
+            if proc.returncode != 0:
+                raise ResolutionError(
+                    "pip-compile failed:\n" + explain_uv_error(proc.stderr, job.secrets)
+                )
+            pins = [
+                line.strip()
+                for line in (work / "out.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#")
+            ]
+        excluded = {canonicalize_name(e) for e in job.excludes}
+        pins = [p for p in pins if canonicalize_name(p.split("==")[0]) not in excluded]
+        # The pins are pip-tools' answer; uv, held to them, fetches the target's artifacts.
+        fixed = ResolveJob(
+            job.target, job.roots, job.constraints_text + "\n".join(pins) + "\n",
+            job.essential_text, job.excludes, job.index_urls, job.find_links, job.cache_dir,
+            job.secrets,
+        )
+        return UvResolver().resolve(fixed)
+
+
+RESOLVERS: dict[str, type[Resolver]] = {"uv": UvResolver, "pip-tools": PipToolsResolver}

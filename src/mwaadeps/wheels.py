@@ -1,0 +1,301 @@
+"""Target-aware wheel fetching: a content-addressed cache, sha256 checks, tag checks, and
+pure-Python sdists turned into wheels."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from .errors import DownloadError, WheelError
+from .isolation import clean_env, uv_binary
+from .lockfile import Artifact, LockedPackage
+from .progress import NullReporter, Reporter
+from .redact import redact_url
+from .targets import Target
+
+WORKERS = 8
+RETRIES = 3
+TIMEOUT_S = 60.0
+REPRODUCIBLE_EPOCH = "315532800"  # 1980-01-01, the earliest zip timestamp
+_SKIP_DIRS = {"build", "dist", "__pycache__", ".git", ".venv", ".tox", ".mypy_cache"}
+
+
+@dataclass(frozen=True)
+class FetchedWheel:
+    """A wheel in the cache, ready to bundle."""
+
+    name: str
+    version: str
+    path: Path
+    sha256: str
+    size: int
+    from_sdist: bool = False
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "version": self.version, "filename": self.filename,
+                "sha256": self.sha256, "size": self.size}  # fmt: skip
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_wheel_for_target(filename: str, target: Target, package: str | None = None) -> None:
+    """Raise WheelError unless the wheel's tags install on the target."""
+    try:
+        _, _, _, wheel_tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename as exc:
+        raise WheelError(f"{filename} is not a valid wheel file name ({exc}).") from None
+    if not target.accepts(wheel_tags):
+        who = f"{package}: " if package else ""
+        raise WheelError(
+            f"{who}{filename} cannot install on MWAA {target.airflow_version} "
+            f"(Linux x86_64, CPython {target.python_version}, glibc <= "
+            f"{target.glibc[0]}.{target.glibc[1]}).",
+            hint="Use a version of the package that publishes a manylinux x86_64 or "
+            "pure-Python wheel.",
+        )
+
+
+class Downloader:
+    """HTTP downloads into a content-addressed cache, with index credentials and retries."""
+
+    def __init__(self, cache_dir: Path, index_urls: Sequence[str] = ()) -> None:
+        self.root = cache_dir / "files"
+        self.downloaded_bytes = 0
+        self._auth: dict[str, tuple[str, str]] = {}
+        for url in index_urls:
+            parts = urlsplit(url)
+            if parts.username or parts.password:
+                self._auth[parts.hostname or ""] = (parts.username or "", parts.password or "")
+
+    def cached(self, artifact: Artifact) -> Path:
+        return self.root / artifact.sha256[:2] / artifact.sha256 / artifact.filename
+
+    def fetch(self, artifact: Artifact, package: str) -> Path:
+        """The verified file, from the cache or downloaded."""
+        dest = self.cached(artifact)
+        if dest.is_file():
+            return dest
+        if artifact.path and not artifact.url:
+            src = Path(artifact.path)
+            if not src.is_file():
+                raise DownloadError(f"{package}: {src} no longer exists.")
+            return self._store(src.read_bytes(), artifact, package)
+        if not artifact.url:
+            raise DownloadError(f"{package}: the lock has no URL for {artifact.filename}.",
+                                hint="Run `mwaadeps lock` again.")  # fmt: skip
+        last: Exception | None = None
+        for attempt in range(RETRIES):
+            try:
+                data = self._get(artifact.url)
+                return self._store(data, artifact, package)
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+                if isinstance(exc, urllib.error.HTTPError) and exc.code in (401, 403, 404):
+                    last = exc
+                    break
+                last = exc
+                time.sleep(0.5 * (2**attempt))
+        reason = getattr(last, "reason", last)
+        code = getattr(last, "code", None)
+        raise DownloadError(
+            f"{package}: downloading {redact_url(artifact.url)} failed"
+            + (f" (HTTP {code})." if code else f": {reason}."),
+            hint="Check your network or index credentials; cached wheels are reused, so "
+            "running the command again resumes where it stopped.",
+        )
+
+    def _get(self, url: str) -> bytes:
+        parts = urlsplit(url)
+        headers = {"User-Agent": "mwaadeps"}
+        if parts.username or parts.password:
+            creds = (parts.username or "", parts.password or "")
+            url = url.replace(f"{parts.netloc}", parts.hostname or "", 1)
+            if parts.port:
+                url = url.replace(parts.hostname or "", f"{parts.hostname}:{parts.port}", 1)
+        else:
+            creds = self._auth.get(parts.hostname or "", ("", ""))
+        if creds != ("", ""):
+            token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
+            data: bytes = resp.read()
+        self.downloaded_bytes += len(data)
+        return data
+
+    def _store(self, data: bytes, artifact: Artifact, package: str) -> Path:
+        actual = hashlib.sha256(data).hexdigest()
+        if artifact.sha256 and actual != artifact.sha256:
+            raise DownloadError(
+                f"{package}: {artifact.filename} has sha256 {actual}, but the lock says "
+                f"{artifact.sha256}.",
+                hint="The file changed on the index, or a proxy altered it. Run `mwaadeps lock` "
+                "again if the change is expected.",
+            )
+        dest = self.root / actual[:2] / actual / artifact.filename
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, dest)
+        return dest
+
+
+def _build_wheel(source: Path, out_dir: Path, what: str) -> Path:
+    """uv build --wheel, isolated from host config, reproducible timestamps."""
+    with tempfile.TemporaryDirectory(prefix="mwaadeps-build-") as tmp:
+        cmd = [uv_binary(), "build", "--wheel", "--no-config", "--out-dir", tmp, str(source)]
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, check=False,
+            env=clean_env({"SOURCE_DATE_EPOCH": REPRODUCIBLE_EPOCH}),
+        )  # fmt: skip
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or len(wheels) != 1:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+            raise WheelError(
+                f"{what}: building a wheel failed:\n{tail}",
+                hint="Publish a wheel for it to your index, or fix the package's build.",
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        dest = out_dir / wheels[0].name
+        shutil.move(str(wheels[0]), dest)
+        return dest
+
+
+def _pure(filename: str) -> bool:
+    _, _, _, wheel_tags = parse_wheel_filename(filename)
+    return all(t.abi == "none" and t.platform == "any" for t in wheel_tags)
+
+
+def wheel_from_sdist(
+    pkg: LockedPackage, sdist: Path, cache_dir: Path, target: Target
+) -> Path:
+    """A py3-none-any wheel built from a pure-Python sdist (cached by the sdist's sha256)."""
+    assert pkg.sdist is not None
+    out = cache_dir / "built" / pkg.sdist.sha256
+    existing = list(out.glob("*.whl")) if out.is_dir() else []
+    if existing:
+        return existing[0]
+    with tempfile.TemporaryDirectory(prefix="mwaadeps-sdist-") as tmp:
+        wheel = _build_wheel(sdist, Path(tmp), f"{pkg.name} {pkg.version} (sdist only)")
+        if not _pure(wheel.name):
+            raise WheelError(
+                f"{pkg.name} {pkg.version} has no wheel for MWAA and its sdist needs compiling "
+                f"(it built {wheel.name}).",
+                hint=f"Build a manylinux x86_64 wheel for CPython {target.python_version} "
+                "(e.g. in the runner image) and put it in a local-packages/find-links folder, "
+                "or pick a version of the package that publishes wheels.",
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        dest = out / wheel.name
+        shutil.move(str(wheel), dest)
+        return dest
+
+
+def tree_digest(folder: Path) -> str:
+    """sha256 of a source tree (paths and contents), ignoring build outputs."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part in _SKIP_DIRS or part.endswith(".egg-info") for part in rel.parts):
+            continue
+        if path.is_file():
+            digest.update(rel.as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def build_local_package(folder: Path, cache_dir: Path, reporter: Reporter) -> Path:
+    """A wheel of a local source folder (cached by the tree's digest); it must be pure."""
+    if not folder.is_dir():
+        raise WheelError(f"Local package folder {folder} does not exist.",
+                         hint="Fix local-packages in mwaadeps.toml.")  # fmt: skip
+    out = cache_dir / "local" / tree_digest(folder)
+    existing = list(out.glob("*.whl")) if out.is_dir() else []
+    if existing:
+        return existing[0]
+    reporter.step(f"Building local package {folder.name}")
+    wheel = _build_wheel(folder, out, f"local package {folder}")
+    if not _pure(wheel.name):
+        shutil.rmtree(out, ignore_errors=True)
+        raise WheelError(
+            f"Local package {folder} built {wheel.name}, which is not pure Python.",
+            hint="Build it as a manylinux x86_64 wheel for the target instead.",
+        )
+    # Every local wheel also sits in one find-links folder for the resolver.
+    links = cache_dir / "local" / "links"
+    links.mkdir(parents=True, exist_ok=True)
+    for old in links.glob(wheel.name.split("-")[0] + "-*.whl"):
+        old.unlink()
+    shutil.copy2(wheel, links / wheel.name)
+    return links / wheel.name
+
+
+def fetch_all(
+    packages: Sequence[LockedPackage],
+    target: Target,
+    cache_dir: Path,
+    index_urls: Sequence[str] = (),
+    reporter: Reporter | None = None,
+    workers: int = WORKERS,
+) -> tuple[list[FetchedWheel], int]:
+    """Every package as a verified target wheel, in parallel; (wheels, bytes downloaded)."""
+    reporter = reporter or NullReporter()
+    downloader = Downloader(cache_dir, index_urls)
+    for pkg in packages:
+        if pkg.wheel is not None:
+            check_wheel_for_target(pkg.wheel.filename, target, pkg.name)
+        elif pkg.sdist is None:
+            raise WheelError(f"{pkg.name} {pkg.version} has neither a wheel nor an sdist.",
+                             hint="Run `mwaadeps lock` again.")  # fmt: skip
+
+    def one(pkg: LockedPackage) -> FetchedWheel:
+        if pkg.wheel is not None:
+            path = downloader.fetch(pkg.wheel, pkg.name)
+            return FetchedWheel(pkg.name, pkg.version, path, pkg.wheel.sha256, path.stat().st_size)
+        assert pkg.sdist is not None
+        sdist = downloader.fetch(pkg.sdist, pkg.name)
+        wheel = wheel_from_sdist(pkg, sdist, cache_dir, target)
+        check_wheel_for_target(wheel.name, target, pkg.name)
+        return FetchedWheel(pkg.name, pkg.version, wheel, sha256_file(wheel),
+                            wheel.stat().st_size, from_sdist=True)  # fmt: skip
+
+    results: list[FetchedWheel] = []
+    total = len(packages)
+    reporter.step(f"Fetching {total} wheels")
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        futures = {pool.submit(one, pkg): pkg for pkg in packages}
+        try:
+            for future in as_completed(futures):
+                results.append(future.result())
+                reporter.advance("Fetching wheels", len(results), total)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    results.sort(key=lambda w: w.filename)
+    return results, downloader.downloaded_bytes
+
