@@ -249,19 +249,24 @@ class _Checker:
             last = entries[-1]
             where = ", ".join(_where(e) for e in entries)
             pinned_out = any(id(e) in self.pin_errors for e in entries)
-            if not pinned_out and not satisfiable(combined):
+            possible = satisfiable(combined)
+            if not pinned_out and not possible:
                 self.add(
                     "error", "duplicate-conflict", last,
                     f"{name} is listed {len(entries)} times and no version satisfies them all: "
                     f"{where}.",
                     f"Keep one line for {name} with the version you need.",
                 )  # fmt: skip
-            elif len(reqs) > 1 and len({str(r.requirement.specifier) for r in reqs}) > 1:
+                continue
+            specs = {str(r.requirement.specifier) for r in reqs if r.requirement.specifier}
+            if len(specs) > 1:
+                outcome = f"pip combines them into {combined}" if possible else (
+                    "no version satisfies them all"
+                )
                 self.add(
                     "warning", "duplicate", reqs[-1],
                     f"{name} is listed {len(reqs)} times with different specifiers: "
-                    f"{', '.join(_where(r) for r in reqs)}; "
-                    f"pip combines them into {combined or 'any version'}.",
+                    f"{', '.join(_where(r) for r in reqs)}; {outcome}.",
                     f"Keep one line for {name}.",
                 )  # fmt: skip
 
