@@ -246,7 +246,7 @@ class _Checker:
             combined = SpecifierSet()
             for entry in entries:
                 combined &= entry.requirement.specifier
-            last = entries[-1]
+            last = reqs[-1]
             where = ", ".join(_where(e) for e in entries)
             pinned_out = any(id(e) in self.pin_errors for e in entries)
             possible = satisfiable(combined)
