@@ -2,8 +2,190 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from .cli import (
+    AirflowOpt,
+    ConfigOpt,
+    ConstraintsOpt,
+    JsonOpt,
+    PythonOpt,
+    RequirementsOpt,
+    set_json,
+    settings_from,
+)
+
+ResolverOpt = Annotated[
+    str | None, typer.Option("--resolver", help="uv (default, any host) or pip-tools.")
+]
+PluginsOpt = Annotated[Path | None, typer.Option("--plugins", help="Plugins folder to bundle.")]
+StartupOpt = Annotated[
+    Path | None, typer.Option("--startup-script", help="MWAA startup script to ship.")
+]
+
+
+def init(
+    path: Annotated[Path, typer.Option("--path", help="File to write.")] = Path("mwaadeps.toml"),
+    airflow_version: AirflowOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented mwaadeps.toml (asks only on a terminal)."""
+    from . import ui
+    from .init import write_config
+
+    env_name = bucket = region = None
+    if ui.interactive() and airflow_version is None:
+        airflow_version = typer.prompt("MWAA Airflow version", default="2.9.2")
+        env_name = typer.prompt("MWAA environment name (dev)", default="my-mwaa-dev")
+        bucket = typer.prompt("Source bucket", default="my-airflow-bucket")
+        region = typer.prompt("Region", default="eu-west-1")
+    written = write_config(path, airflow_version=airflow_version, environment=env_name,
+                           bucket=bucket, region=region, force=force)  # fmt: skip
+    ui.success(f"Wrote {written}. Edit it, then run `mwaadeps check`.")
+
+
+def check(
+    requirements: RequirementsOpt = None,
+    airflow_version: AirflowOpt = None,
+    python_version: PythonOpt = None,
+    constraints: ConstraintsOpt = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="bundle or index.")] = None,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Lint requirements.txt for MWAA without resolving (exit 1 on errors)."""
+    from . import ui
+    from .check import check_requirements
+    from .constraints import load_constraints
+    from .errors import RequirementsError
+    from .requirements import parse_requirements
+
+    set_json(json_out)
+    settings = settings_from(requirements=requirements, airflow_version=airflow_version,
+                             python_version=python_version, constraints=constraints, mode=mode,
+                             config=config)  # fmt: skip
+    target = settings.target
+    if not settings.requirements.is_file():
+        raise RequirementsError(f"Requirements file {settings.requirements} does not exist.",
+                                hint="Pass --requirements or set it in mwaadeps.toml.")  # fmt: skip
+    with ui.reporter(quiet=json_out) as rep:
+        loaded = load_constraints(settings, rep)
+    report = check_requirements(parse_requirements(settings.requirements), target, loaded,
+                                mode=settings.mode)  # fmt: skip
+    if json_out:
+        ui.print_json(report.to_dict())
+    else:
+        rows = [
+            (p.severity, f"{p.origin.file.name}:{p.origin.line}" if p.origin else "-",
+             p.message, p.hint)
+            for p in report.problems
+        ]  # fmt: skip
+        if rows:
+            ui.table(f"{settings.requirements} for MWAA {target.airflow_version}",
+                     ["", "where", "problem", "fix"], rows)  # fmt: skip
+        errors, warnings = len(report.errors), len(report.warnings)
+        if report.ok:
+            ui.success(f"{settings.requirements}: no errors, {warnings} warning(s) "
+                       f"(MWAA {target.airflow_version}, Python {target.python_version}).")  # fmt: skip
+        else:
+            ui.info(f"{errors} error(s), {warnings} warning(s).")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def lock_cmd(
+    requirements: RequirementsOpt = None,
+    airflow_version: AirflowOpt = None,
+    python_version: PythonOpt = None,
+    constraints: ConstraintsOpt = None,
+    resolver: ResolverOpt = None,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Resolve requirements with MWAA's base install for the target into mwaadeps.lock."""
+    from . import ui
+    from .lock import lock
+
+    set_json(json_out)
+    settings = settings_from(requirements=requirements, airflow_version=airflow_version,
+                             python_version=python_version, constraints=constraints,
+                             resolver=resolver, config=config)  # fmt: skip
+    with ui.reporter(quiet=json_out) as rep:
+        result = lock(settings, rep, force=True)
+    counts: dict[str, int] = {}
+    for pkg in result.lock.packages:
+        counts[pkg.role] = counts.get(pkg.role, 0) + 1
+    if json_out:
+        ui.print_json({
+            "ok": True, "lock": str(result.path), "target": result.lock.target,
+            "resolver": result.lock.resolver, "counts": counts,
+            "packages": [{"name": p.name, "version": p.version, "role": p.role}
+                         for p in result.lock.packages],
+            "seconds": round(result.seconds, 3),
+        })  # fmt: skip
+        return
+    bundle = [p for p in result.lock.packages if p.role != "provided"]
+    ui.table(None, ["package", "version", "bundle role"],
+             [(p.name, p.version, p.role) for p in bundle])  # fmt: skip
+    ui.success(
+        f"Locked {len(result.lock.packages)} packages for MWAA "
+        f"{result.lock.target['airflow_version']} in {result.seconds:.1f}s: "
+        f"{counts.get('bundle', 0)} to bundle, {counts.get('fallback', 0)} fallback, "
+        f"{counts.get('provided', 0)} already in MWAA -> {result.path}"
+    )
+
+
+def build_cmd(
+    requirements: RequirementsOpt = None,
+    airflow_version: AirflowOpt = None,
+    python_version: PythonOpt = None,
+    constraints: ConstraintsOpt = None,
+    resolver: ResolverOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (dist).")] = None,
+    full: Annotated[
+        bool | None, typer.Option("--full/--minimal", help="Bundle every locked package.")
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="bundle (offline wheels) or index.")
+    ] = None,
+    plugins: PluginsOpt = None,
+    startup_script: StartupOpt = None,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Lock when stale, fetch target wheels and write dist/ (plugins.zip, requirements.txt)."""
+    from . import ui
+    from .build import build
+
+    set_json(json_out)
+    settings = settings_from(
+        requirements=requirements, airflow_version=airflow_version,
+        python_version=python_version, constraints=constraints, resolver=resolver, out=out,
+        full=full, mode=mode, plugins=plugins, startup_script=startup_script, config=config,
+    )  # fmt: skip
+    with ui.reporter(quiet=json_out) as rep:
+        result = build(settings, rep)
+    if json_out:
+        ui.print_json(result.to_dict())
+        return
+    rows: list[tuple[Any, ...]] = [
+        (name, ui.human_size(info["size"]), info["sha256"][:16])
+        for name, info in result.outputs.items()
+    ]
+    ui.table(f"{settings.out_dir}", ["output", "size", "sha256"], rows)
+    what = "lock reused" if result.lock_reused else "locked"
+    ui.success(
+        f"Built the bundle for MWAA {result.target['airflow_version']} in {result.seconds:.1f}s "
+        f"({what}; {len(result.wheels)} wheels, {len(result.pins)} pins, "
+        f"{ui.human_size(result.downloaded_bytes)} downloaded)."
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
+    app.command("init")(init)
+    app.command("check")(check)
+    app.command("lock")(lock_cmd)
+    app.command("build")(build_cmd)

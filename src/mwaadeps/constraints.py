@@ -150,7 +150,8 @@ def load_constraints(settings: Settings, reporter: Reporter | None = None) -> Co
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConstraintsError(f"Cannot read constraints file {path}: {exc}.") from None
-        return parse_constraints(text, target, str(path))
+        # Only the name: a path of this machine must not reach the reproducible outputs.
+        return parse_constraints(text, target, path.name)
     if source.startswith("file://"):
         return parse_constraints(fetch_text(source), target, source)
     cache = _cache_path(settings, source)

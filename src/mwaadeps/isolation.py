@@ -7,7 +7,9 @@ environment without them and points their config files at nothing.
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from collections.abc import Mapping
 
 _DROP_PREFIXES = ("PIP_", "UV_", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX")
@@ -33,8 +35,17 @@ def clean_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | 
     return env
 
 
-def uv_binary() -> str:
-    """Path of the uv binary shipped by the `uv` wheel (a dependency of mwaadeps)."""
+_UV_LOCK = threading.Lock()
+
+
+@functools.cache
+def _find_uv() -> str:
     from uv import find_uv_bin
 
     return str(find_uv_bin())
+
+
+def uv_binary() -> str:
+    """Path of the uv binary shipped by the `uv` wheel (a dependency of mwaadeps)."""
+    with _UV_LOCK:  # find_uv_bin reads sysconfig, which is not thread-safe
+        return _find_uv()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,10 +107,7 @@ def gather_inputs(
             index_urls.append(expanded)
         elif opt.name in ("--find-links", "-f") and "://" not in value:
             find_links.append(str((opt.origin.file.parent / value).resolve()))
-        elif opt.name in ("--constraint", "-c") and "://" not in value:
-            path = (opt.origin.file.parent / value).resolve()
-            if path.is_file():
-                extra_constraints.append(path.read_text(encoding="utf-8-sig"))
+    extra_constraints.extend(str(c.requirement) for c in parsed.constraints)
     local_links, local_digests = _local_wheels(settings, reporter)
     find_links.extend(local_links)
     digest_src = {
@@ -117,7 +115,7 @@ def gather_inputs(
         "target": target.to_dict(),
         "constraints": constraints.sha256,
         "lines": lines,
-        "extra-constraints": [hashlib.sha256(t.encode()).hexdigest() for t in extra_constraints],
+        "extra-constraints": extra_constraints,
         "index": [redact_url(u) for u in index_urls],
         "find-links": [f for f in find_links if f not in local_links],
         "local": local_digests,
@@ -125,7 +123,7 @@ def gather_inputs(
     }
     digest = hashlib.sha256(json.dumps(digest_src, sort_keys=True).encode()).hexdigest()
     return LockInputs(
-        tuple(lines), frozenset(top), "\n".join(extra_constraints), tuple(index_urls),
+        tuple(lines), frozenset(top), "".join(c + "\n" for c in extra_constraints), tuple(index_urls),
         tuple(find_links), digest,
     )  # fmt: skip
 
@@ -189,23 +187,58 @@ def classify(
     base: dict[str, Resolved],
     constraints: Constraints,
     top_level: frozenset[str],
+    local_links: Path | None = None,
 ) -> tuple[LockedPackage, ...]:
-    """Decide per package: provided by the image, bundled, or bundled as a fallback."""
+    """Decide per package: provided by the image, bundled, or bundled as a fallback.
+
+    A base package is provided when the constraints pin it (the image has exactly that
+    version). An unpinned one may drift in the image: when a bundled package needs it, its
+    wheel is bundled too, unpinned, so pip keeps the installed one if it fits.
+    """
+
+    def provided_pinned(name: str) -> bool:
+        res, in_base = combined[name], base.get(name)
+        pinned = constraints.pin(name) == res.version or constraints.essential.get(name) == res.version
+        return in_base is not None and in_base.version == res.version and pinned
+
+    children: dict[str, set[str]] = {}
+    for name, res in combined.items():
+        for parent in res.via:
+            if not parent.startswith("-"):
+                children.setdefault(canonicalize_name(parent), set()).add(name)
+    reach: set[str] = set()
+    stack = [n for n in top_level if n in combined]
+    while stack:
+        cur = stack.pop()
+        if cur in reach:
+            continue
+        reach.add(cur)
+        if not provided_pinned(cur):
+            stack.extend(children.get(cur, ()))
     out = []
     for name, res in sorted(combined.items()):
         in_base = base.get(name)
-        pinned = constraints.pin(name) == res.version or constraints.essential.get(name) == res.version
         if in_base is not None and in_base.version == res.version:
-            role = PROVIDED if pinned or "user" not in res.roots else FALLBACK
+            role = PROVIDED if provided_pinned(name) or name not in reach else FALLBACK
         else:
             role = BUNDLE
-        wheel = _best_wheel(res)
+        wheel = _portable(_best_wheel(res), local_links)
         out.append(LockedPackage(
             name=name, version=res.version, role=role, wheel=wheel,
             sdist=res.sdist if wheel is None else None,
             top_level=name in top_level, via=tuple(sorted(res.via)),
         ))  # fmt: skip
     return tuple(out)
+
+
+def _portable(wheel: lockfile.Artifact | None, local_links: Path | None) -> lockfile.Artifact | None:
+    """A locally built wheel is recorded as `local:<file>`, not a path of this machine."""
+    if wheel is None or not wheel.url or not wheel.url.startswith("file://") or local_links is None:
+        return wheel
+    if local_links.parent in Path(wheel.url[len("file://"):]).parents:
+        return lockfile.Artifact(wheel.filename, None, wheel.sha256, wheel.size,
+                                 f"local:{wheel.filename}")  # fmt: skip
+    return wheel
 
 
 def _best_wheel(res: Resolved) -> lockfile.Artifact | None:
@@ -238,11 +271,12 @@ def lock(
         resolver.check_host(target)
     reporter.step(f"Resolving for MWAA {target.airflow_version} (Python {target.python_version}, "
                   f"{target.uv_platform}) with {resolver.name}")  # fmt: skip
-    base = resolve_base(settings, constraints, reporter)
-    combined = resolver.resolve(
-        _job(settings, target, constraints, inputs,
-             {"base": target.base_requirements(), "user": list(inputs.user_lines)})
-    )  # fmt: skip
+    job = _job(settings, target, constraints, inputs,
+               {"base": target.base_requirements(), "user": list(inputs.user_lines)})  # fmt: skip
+    with ThreadPoolExecutor(2) as pool:
+        base_f = pool.submit(resolve_base, settings, constraints, reporter)
+        combined = resolver.resolve(job)
+        base = base_f.result()
     airflow = combined.get("apache-airflow")
     if airflow is None or airflow.version != target.airflow_version:
         raise ResolutionError(
@@ -256,7 +290,8 @@ def lock(
         constraints_sha256=constraints.sha256,
         constraints_source=constraints.source,
         resolver=resolver.name,
-        packages=classify(combined, base, constraints, inputs.top_level),
+        packages=classify(combined, base, constraints, inputs.top_level,
+                          settings.cache_dir / "local" / "links"),
         provided_by_image=PROVIDED_BY_IMAGE,
     )
     settings.lock_file.parent.mkdir(parents=True, exist_ok=True)

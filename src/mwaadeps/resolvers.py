@@ -13,7 +13,7 @@ import sys
 import tempfile
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,6 @@ class Resolved:
     wheels: tuple[Artifact, ...]
     sdist: Artifact | None
     via: tuple[str, ...] = ()
-    roots: frozenset[str] = field(default_factory=frozenset)
 
 
 class Resolver(ABC):
@@ -156,6 +155,14 @@ def parse_pylock(text: str) -> dict[str, Resolved]:
     return out
 
 
+def _via(item: str) -> str:
+    """A `# via` entry without temporary paths: `-r user`, `-c constraints`, or a name."""
+    item = item.strip()
+    if item.startswith(("-r ", "-c ")):
+        return f"{item[:2]} {Path(item[3:].strip()).stem}"
+    return item
+
+
 _VIA_LINE = re.compile(r"^([A-Za-z0-9_.\-]+)==(\S+)\s+#\s*via\s+(.*)$")
 
 
@@ -165,7 +172,7 @@ def parse_annotated(text: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     for line in text.splitlines():
         match = _VIA_LINE.match(line.strip())
         if match:
-            via = tuple(v.strip() for v in match.group(3).split(",") if v.strip())
+            via = tuple(_via(v) for v in match.group(3).split(",") if v.strip())
             out[canonicalize_name(match.group(1))] = (match.group(2), via)
         elif "==" in line and not line.startswith((" ", "#")):
             name, _, version = line.strip().partition("==")
@@ -197,7 +204,7 @@ def merge(
     graph: dict[str, tuple[str, tuple[str, ...]]],
     job: ResolveJob,
 ) -> dict[str, Resolved]:
-    """Join artifacts with the dependency graph; mark which root inputs reach each package."""
+    """Join artifacts with the dependency graph (who requires each package)."""
     for name, res in artifacts.items():
         if name in graph and graph[name][0] != res.version:
             raise ResolutionError(
@@ -205,32 +212,10 @@ def merge(
                 "the index changed during resolution.",
                 hint="Run the command again.",
             )
-    children: dict[str, set[str]] = {}
-    root_of: dict[str, set[str]] = {}
-    for name, (_, via) in graph.items():
-        for parent in via:
-            if parent.startswith("-r "):
-                root = Path(parent[3:].strip()).stem
-                root_of.setdefault(root, set()).add(name)
-            elif not parent.startswith("-c "):
-                children.setdefault(canonicalize_name(parent), set()).add(name)
-    reach: dict[str, set[str]] = {}
-    for root, starts in root_of.items():
-        stack = list(starts)
-        seen: set[str] = set()
-        while stack:
-            cur = stack.pop()
-            if cur in seen:
-                continue
-            seen.add(cur)
-            stack.extend(children.get(cur, ()))
-        for name in seen:
-            reach.setdefault(name, set()).add(root)
     out = {}
     for name, res in artifacts.items():
         via = graph.get(name, ("", ()))[1]
-        out[name] = Resolved(res.name, res.version, res.wheels, res.sdist, via,
-                             frozenset(reach.get(name, set())))  # fmt: skip
+        out[name] = Resolved(res.name, res.version, res.wheels, res.sdist, via)
     return out
 
 

@@ -101,6 +101,8 @@ class Downloader:
             return dest
         if artifact.path and not artifact.url:
             src = Path(artifact.path)
+            if artifact.path.startswith("local:"):
+                src = self.root.parent / "local" / "links" / artifact.path[len("local:"):]
             if not src.is_file():
                 raise DownloadError(f"{package}: {src} no longer exists.")
             return self._store(src.read_bytes(), artifact, package)
@@ -236,22 +238,25 @@ def build_local_package(folder: Path, cache_dir: Path, reporter: Reporter) -> Pa
     out = cache_dir / "local" / tree_digest(folder)
     existing = list(out.glob("*.whl")) if out.is_dir() else []
     if existing:
-        return existing[0]
-    reporter.step(f"Building local package {folder.name}")
-    wheel = _build_wheel(folder, out, f"local package {folder}")
-    if not _pure(wheel.name):
-        shutil.rmtree(out, ignore_errors=True)
-        raise WheelError(
-            f"Local package {folder} built {wheel.name}, which is not pure Python.",
-            hint="Build it as a manylinux x86_64 wheel for the target instead.",
-        )
+        wheel = existing[0]
+    else:
+        reporter.step(f"Building local package {folder.name}")
+        wheel = _build_wheel(folder, out, f"local package {folder}")
+        if not _pure(wheel.name):
+            shutil.rmtree(out, ignore_errors=True)
+            raise WheelError(
+                f"Local package {folder} built {wheel.name}, which is not pure Python.",
+                hint="Build it as a manylinux x86_64 wheel for the target instead.",
+            )
     # Every local wheel also sits in one find-links folder for the resolver.
     links = cache_dir / "local" / "links"
     links.mkdir(parents=True, exist_ok=True)
-    for old in links.glob(wheel.name.split("-")[0] + "-*.whl"):
-        old.unlink()
-    shutil.copy2(wheel, links / wheel.name)
-    return links / wheel.name
+    linked = links / wheel.name
+    if not linked.is_file() or sha256_file(linked) != sha256_file(wheel):
+        for old in links.glob(wheel.name.split("-")[0] + "-*.whl"):
+            old.unlink()
+        shutil.copy2(wheel, linked)
+    return linked
 
 
 def fetch_all(
