@@ -169,7 +169,7 @@ class Sandbox:
         """Empty moto's backends and the emulator."""
         self.emulator.reset()
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (127.0.0.1)
+        with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
     def faults(self, **faults: Any) -> dict[str, Any]:
@@ -190,7 +190,7 @@ class Sandbox:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"{self.url}{path}", method=method, data=data,
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (127.0.0.1)
+        with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
 
     def client(self, service: str, region: str = DEFAULT_REGION) -> Any:
@@ -317,26 +317,33 @@ def _rename_moto_key(region: str, created: str, wanted: str) -> str | None:
         return None
 
 
-def docker_installer(image: str | None) -> Installer | None:
-    """An installer that really installs bundles (localtest.run_bundle), if an engine answers."""
+def docker_installer(airflow_version: str | None, image: str | None = None) -> (
+    tuple[Installer | None, str]
+):
+    """An installer running bundles in the runner container (localtest.run_bundle), and why
+    not when it cannot: no localtest, no engine, no image."""
     try:
-        from . import localtest  # type: ignore[attr-defined, unused-ignore]
+        from . import localtest
     except ImportError:
-        return None
+        return None, "mwaadeps.localtest is not available"
     run_bundle = getattr(localtest, "run_bundle", None)
-    if run_bundle is None or not image:
-        return None
+    if run_bundle is None:
+        return None, "mwaadeps.localtest has no run_bundle"
     try:
         import docker
 
-        docker.from_env(timeout=5).ping()
+        client = docker.from_env(timeout=5)
+        client.ping()
     except Exception:
-        return None
+        return None, "no Docker engine answers"
+    try:
+        tag = str(localtest.pick_image(client, airflow_version, configured=image))
+    except MwaadepsError as exc:
+        return None, exc.message
 
     def install(dist: Path) -> InstallOutcome:
-        report = run_bundle(dist, image=image, network=False)
+        report = run_bundle(dist, image=tag, network=False)
         lines = tuple(str(x) for x in (getattr(report, "pip_output", None) or ()))
         return InstallOutcome(bool(getattr(report, "ok", False)), lines)
 
-    return install
-
+    return install, f"bundles are installed in {tag}"
