@@ -106,16 +106,25 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
     outputs = write_bundle(spec, settings.out_dir)
     timings["bundle"] = time.monotonic() - t0
     return BuildResult(
-        target=target.to_dict(), mode=settings.mode, full=settings.full, outputs=outputs,
-        wheels=tuple(wheels), pins=tuple(sorted(pins)), lock_reused=locked.reused,
-        downloaded_bytes=downloaded, seconds=time.monotonic() - started, timings=timings,
-    )  # fmt: skip
+        target=target.to_dict(),
+        mode=settings.mode,
+        full=settings.full,
+        outputs=outputs,
+        wheels=tuple(wheels),
+        pins=tuple(sorted(pins)),
+        lock_reused=locked.reused,
+        downloaded_bytes=downloaded,
+        seconds=time.monotonic() - started,
+        timings=timings,
+    )
 
 
 def fetch_base_wheels(
-    settings: Settings, dest: Path, reporter: Reporter | None = None,
+    settings: Settings,
+    dest: Path,
+    reporter: Reporter | None = None,
     extra: Sequence[str] = (),
-) -> list[Path]:  # fmt: skip
+) -> list[Path]:
     """Wheels of MWAA's base install (plus `extra` requirements) for the target, into dest."""
     from .lock import _job
     from .resolvers import RESOLVERS
@@ -125,19 +134,29 @@ def fetch_base_wheels(
     constraints = load_constraints(settings, reporter)
     if extra:
         reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
-        resolved = RESOLVERS["uv"]().resolve(_job(
-            settings, target, constraints, None,
-            {"base": target.base_requirements(), "user": list(extra)},
-        ))  # fmt: skip
+        resolved = RESOLVERS["uv"]().resolve(
+            _job(
+                settings,
+                target,
+                constraints,
+                None,
+                {"base": target.base_requirements(), "user": list(extra)},
+            )
+        )
     else:
         resolved = resolve_base(settings, constraints, reporter)
     packages = [
-        LockedPackage(r.name, r.version, PROVIDED,
-                      wheel=sorted(r.wheels, key=lambda w: (len(w.filename), w.filename))[0]
-                      if r.wheels else None,
-                      sdist=r.sdist if not r.wheels else None)
+        LockedPackage(
+            r.name,
+            r.version,
+            PROVIDED,
+            wheel=sorted(r.wheels, key=lambda w: (len(w.filename), w.filename))[0]
+            if r.wheels
+            else None,
+            sdist=r.sdist if not r.wheels else None,
+        )
         for r in resolved.values()
-    ]  # fmt: skip
+    ]
     index_urls = settings.index.resolved_urls(settings.env) if settings.index else []
     wheels, _ = fetch_all(packages, target, settings.cache_dir, index_urls, reporter)
     dest.mkdir(parents=True, exist_ok=True)

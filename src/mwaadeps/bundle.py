@@ -129,8 +129,10 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
     entries: list[tuple[str, Path | bytes]] = []
     if spec.plugins is not None:
         if not spec.plugins.is_dir():
-            raise BundleError(f"Plugins folder {spec.plugins} does not exist.",
-                              hint="Fix plugins in mwaadeps.toml or --plugins.")  # fmt: skip
+            raise BundleError(
+                f"Plugins folder {spec.plugins} does not exist.",
+                hint="Fix plugins in mwaadeps.toml or --plugins.",
+            )
         entries += plugin_files(spec.plugins)
     entries.append((CONSTRAINTS_NAME, spec.constraints.text.encode("utf-8")))
     if spec.mode == "bundle":
@@ -146,21 +148,28 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
     startup = out_dir / "startup.sh"
     if spec.startup_script is not None:
         if not spec.startup_script.is_file():
-            raise BundleError(f"Startup script {spec.startup_script} does not exist.",
-                              hint="Fix startup-script in mwaadeps.toml.")  # fmt: skip
+            raise BundleError(
+                f"Startup script {spec.startup_script} does not exist.",
+                hint="Fix startup-script in mwaadeps.toml.",
+            )
         _atomic_write(startup, spec.startup_script.read_bytes())
     elif startup.exists():
         startup.unlink()
-    outputs = {name: _describe(out_dir / name)
-               for name in ("plugins.zip", "requirements.txt", "startup.sh")
-               if (out_dir / name).exists()}  # fmt: skip
+    outputs = {
+        name: _describe(out_dir / name)
+        for name in ("plugins.zip", "requirements.txt", "startup.sh")
+        if (out_dir / name).exists()
+    }
     manifest = {
         "mwaadeps_version": __version__,
         "mode": spec.mode,
         "full": spec.full,
         "target": spec.target.to_dict(),
-        "constraints": {"source": spec.constraints.source, "sha256": spec.constraints.sha256,
-                        "file": CONSTRAINTS_NAME},  # fmt: skip
+        "constraints": {
+            "source": spec.constraints.source,
+            "sha256": spec.constraints.sha256,
+            "file": CONSTRAINTS_NAME,
+        },
         "inputs": dict(sorted(spec.inputs.items())),
         "pinned": {p.split("==")[0]: p.split("==")[1] for p in spec.pins},
         "locked": {p.name: p.version for p in sorted(spec.lock.packages, key=lambda p: p.name)},

@@ -99,8 +99,9 @@ def main(argv: list[str] | None = None) -> None:
 
             traceback.print_exc()
         if _STATE["json"]:
-            ui.print_json({"ok": False, "error": {"code": exc.code, "message": exc.message,
-                                                   "hint": exc.hint}})
+            ui.print_json(
+                {"ok": False, "error": {"code": exc.code, "message": exc.message, "hint": exc.hint}}
+            )
         else:
             ui.error(exc)
         sys.exit(exc.exit_code)

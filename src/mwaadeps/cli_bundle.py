@@ -42,8 +42,14 @@ def init(
         env_name = typer.prompt("MWAA environment name (dev)", default="my-mwaa-dev")
         bucket = typer.prompt("Source bucket", default="my-airflow-bucket")
         region = typer.prompt("Region", default="eu-west-1")
-    written = write_config(path, airflow_version=airflow_version, environment=env_name,
-                           bucket=bucket, region=region, force=force)  # fmt: skip
+    written = write_config(
+        path,
+        airflow_version=airflow_version,
+        environment=env_name,
+        bucket=bucket,
+        region=region,
+        force=force,
+    )
     ui.success(f"Wrote {written}. Edit it, then run `mwaadeps check`.")
 
 
@@ -64,32 +70,49 @@ def check(
     from .requirements import parse_requirements
 
     set_json(json_out)
-    settings = settings_from(requirements=requirements, airflow_version=airflow_version,
-                             python_version=python_version, constraints=constraints, mode=mode,
-                             config=config)  # fmt: skip
+    settings = settings_from(
+        requirements=requirements,
+        airflow_version=airflow_version,
+        python_version=python_version,
+        constraints=constraints,
+        mode=mode,
+        config=config,
+    )
     target = settings.target
     if not settings.requirements.is_file():
-        raise RequirementsError(f"Requirements file {settings.requirements} does not exist.",
-                                hint="Pass --requirements or set it in mwaadeps.toml.")  # fmt: skip
+        raise RequirementsError(
+            f"Requirements file {settings.requirements} does not exist.",
+            hint="Pass --requirements or set it in mwaadeps.toml.",
+        )
     with ui.reporter(quiet=json_out) as rep:
         loaded = load_constraints(settings, rep)
-    report = check_requirements(parse_requirements(settings.requirements), target, loaded,
-                                mode=settings.mode)  # fmt: skip
+    report = check_requirements(
+        parse_requirements(settings.requirements), target, loaded, mode=settings.mode
+    )
     if json_out:
         ui.print_json(report.to_dict())
     else:
         rows = [
-            (p.severity, f"{p.origin.file.name}:{p.origin.line}" if p.origin else "-",
-             p.message, p.hint)
+            (
+                p.severity,
+                f"{p.origin.file.name}:{p.origin.line}" if p.origin else "-",
+                p.message,
+                p.hint,
+            )
             for p in report.problems
-        ]  # fmt: skip
+        ]
         if rows:
-            ui.table(f"{settings.requirements} for MWAA {target.airflow_version}",
-                     ["", "where", "problem", "fix"], rows)  # fmt: skip
+            ui.table(
+                f"{settings.requirements} for MWAA {target.airflow_version}",
+                ["", "where", "problem", "fix"],
+                rows,
+            )
         errors, warnings = len(report.errors), len(report.warnings)
         if report.ok:
-            ui.success(f"{settings.requirements}: no errors, {warnings} warning(s) "
-                       f"(MWAA {target.airflow_version}, Python {target.python_version}).")  # fmt: skip
+            ui.success(
+                f"{settings.requirements}: no errors, {warnings} warning(s) "
+                f"(MWAA {target.airflow_version}, Python {target.python_version})."
+            )
         else:
             ui.info(f"{errors} error(s), {warnings} warning(s).")
     raise typer.Exit(0 if report.ok else 1)
@@ -109,26 +132,39 @@ def lock_cmd(
     from .lock import lock
 
     set_json(json_out)
-    settings = settings_from(requirements=requirements, airflow_version=airflow_version,
-                             python_version=python_version, constraints=constraints,
-                             resolver=resolver, config=config)  # fmt: skip
+    settings = settings_from(
+        requirements=requirements,
+        airflow_version=airflow_version,
+        python_version=python_version,
+        constraints=constraints,
+        resolver=resolver,
+        config=config,
+    )
     with ui.reporter(quiet=json_out) as rep:
         result = lock(settings, rep, force=True)
     counts: dict[str, int] = {}
     for pkg in result.lock.packages:
         counts[pkg.role] = counts.get(pkg.role, 0) + 1
     if json_out:
-        ui.print_json({
-            "ok": True, "lock": str(result.path), "target": result.lock.target,
-            "resolver": result.lock.resolver, "counts": counts,
-            "packages": [{"name": p.name, "version": p.version, "role": p.role}
-                         for p in result.lock.packages],
-            "seconds": round(result.seconds, 3),
-        })  # fmt: skip
+        ui.print_json(
+            {
+                "ok": True,
+                "lock": str(result.path),
+                "target": result.lock.target,
+                "resolver": result.lock.resolver,
+                "counts": counts,
+                "packages": [
+                    {"name": p.name, "version": p.version, "role": p.role}
+                    for p in result.lock.packages
+                ],
+                "seconds": round(result.seconds, 3),
+            }
+        )
         return
     bundle = [p for p in result.lock.packages if p.role != "provided"]
-    ui.table(None, ["package", "version", "bundle role"],
-             [(p.name, p.version, p.role) for p in bundle])  # fmt: skip
+    ui.table(
+        None, ["package", "version", "bundle role"], [(p.name, p.version, p.role) for p in bundle]
+    )
     ui.success(
         f"Locked {len(result.lock.packages)} packages for MWAA "
         f"{result.lock.target['airflow_version']} in {result.seconds:.1f}s: "
@@ -161,10 +197,18 @@ def build_cmd(
 
     set_json(json_out)
     settings = settings_from(
-        requirements=requirements, airflow_version=airflow_version,
-        python_version=python_version, constraints=constraints, resolver=resolver, out=out,
-        full=full, mode=mode, plugins=plugins, startup_script=startup_script, config=config,
-    )  # fmt: skip
+        requirements=requirements,
+        airflow_version=airflow_version,
+        python_version=python_version,
+        constraints=constraints,
+        resolver=resolver,
+        out=out,
+        full=full,
+        mode=mode,
+        plugins=plugins,
+        startup_script=startup_script,
+        config=config,
+    )
     with ui.reporter(quiet=json_out) as rep:
         result = build(settings, rep)
     if json_out:

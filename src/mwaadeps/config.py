@@ -29,15 +29,37 @@ RESOLVERS = ("uv", "pip-tools")
 WORKER_REPLACEMENTS = ("graceful", "forced")
 
 _TOP_KEYS = {
-    "airflow-version", "python-version", "requirements", "plugins", "startup-script", "dags",
-    "constraints", "local-packages", "out", "lock-file", "full", "mode", "resolver",
-    "cache-dir", "runner-image", "index", "environments",
-}  # fmt: skip
+    "airflow-version",
+    "python-version",
+    "requirements",
+    "plugins",
+    "startup-script",
+    "dags",
+    "constraints",
+    "local-packages",
+    "out",
+    "lock-file",
+    "full",
+    "mode",
+    "resolver",
+    "cache-dir",
+    "runner-image",
+    "index",
+    "environments",
+}
 _INDEX_KEYS = {"url", "extra-urls", "username-env", "password-env"}
 _ENV_KEYS = {
-    "name", "region", "profile", "bucket", "requirements-key", "plugins-key", "startup-key",
-    "kms-key", "worker-replacement", "endpoint-url",
-}  # fmt: skip
+    "name",
+    "region",
+    "profile",
+    "bucket",
+    "requirements-key",
+    "plugins-key",
+    "startup-key",
+    "kms-key",
+    "worker-replacement",
+    "endpoint-url",
+}
 
 
 @dataclass(frozen=True)
@@ -181,7 +203,9 @@ def default_cache_dir(env: Mapping[str, str]) -> Path:
 def _unknown(keys: set[str], allowed: set[str], where: str) -> None:
     for key in sorted(keys - allowed):
         close = difflib.get_close_matches(key, sorted(allowed), n=1)
-        hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(sorted(allowed))}."
+        hint = (
+            f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(sorted(allowed))}."
+        )
         raise ConfigError(f"Unknown setting {key!r} in {where}.", hint=hint)
 
 
@@ -265,7 +289,9 @@ def load_settings(
     cli = {k: v for k, v in (cli or {}).items() if v is not None}
     env = dict(os.environ if env is None else env)
     cwd = (cwd or Path.cwd()).resolve()
-    config_path = config_path or (Path(env["MWAADEPS_CONFIG"]) if env.get("MWAADEPS_CONFIG") else None)
+    config_path = config_path or (
+        Path(env["MWAADEPS_CONFIG"]) if env.get("MWAADEPS_CONFIG") else None
+    )
     if config_path is not None:
         config_path = (cwd / config_path).resolve()
         if not config_path.is_file():
@@ -330,7 +356,8 @@ def load_settings(
             password_env=index.password_env if index else None,
         )
     cache = cli.get("cache_dir") or (
-        (base / raw["cache-dir"]) if raw.get("cache-dir") and not env.get("MWAADEPS_CACHE_DIR")
+        (base / raw["cache-dir"])
+        if raw.get("cache-dir") and not env.get("MWAADEPS_CACHE_DIR")
         else default_cache_dir(env)
     )
     requirements = path("requirements", "requirements.txt", must_exist_default=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -67,10 +66,16 @@ def parse_constraints(text: str, target: Target, source: str) -> Constraints:
     """Parse a constraints file's `name==version` pins for the target."""
     pins: dict[str, str] = {}
     names: dict[str, str] = {}
-    env = {"python_version": target.python_version, "python_full_version": target.python_full,
-           "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
-           "os_name": "posix", "implementation_name": "cpython",
-           "platform_python_implementation": "CPython"}  # fmt: skip
+    env = {
+        "python_version": target.python_version,
+        "python_full_version": target.python_full,
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
     for lineno, line in enumerate(text.splitlines(), 1):
         stripped = line.split("#", 1)[0].strip()
         if not stripped or stripped.startswith("-"):
@@ -120,7 +125,7 @@ def fetch_text(url: str, timeout: float = TIMEOUT_S) -> str:
     except urllib.error.HTTPError as exc:
         hint = "Check the Airflow version and --constraints." if exc.code == 404 else None
         raise ConstraintsError(f"Fetching {shown} failed: HTTP {exc.code}.", hint=hint) from None
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ConstraintsError(
             f"Cannot reach {shown}: {reason}.",

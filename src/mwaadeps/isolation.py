@@ -15,7 +15,9 @@ from collections.abc import Mapping
 _DROP_PREFIXES = ("PIP_", "UV_", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX")
 
 
-def clean_env(extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+def clean_env(
+    extra: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The environment for a child pip/uv: no PIP_*/UV_* settings, no config files."""
     source = os.environ if base is None else base
     env = {k: v for k, v in source.items() if not k.startswith(_DROP_PREFIXES)}

@@ -75,10 +75,13 @@ def gather_inputs(
     report = check_requirements(parsed, target, constraints, mode=settings.mode)
     errors = [p for p in report.problems if p.severity == "error"]
     if errors:
-        listed = "\n".join(f"  {p.origin or settings.requirements}: {p.message}" for p in errors[:10])
+        listed = "\n".join(
+            f"  {p.origin or settings.requirements}: {p.message}" for p in errors[:10]
+        )
         more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
         raise RequirementsError(
-            f"{settings.requirements} has {len(errors)} problem(s) that stop a lock:\n{listed}{more}",
+            f"{settings.requirements} has {len(errors)} problem(s) that stop a lock:\n"
+            f"{listed}{more}",
             hint="Run `mwaadeps check` for every problem and its fix.",
         )
     for problem in report.problems:
@@ -123,15 +126,22 @@ def gather_inputs(
     }
     digest = hashlib.sha256(json.dumps(digest_src, sort_keys=True).encode()).hexdigest()
     return LockInputs(
-        tuple(lines), frozenset(top), "".join(c + "\n" for c in extra_constraints), tuple(index_urls),
-        tuple(find_links), digest,
-    )  # fmt: skip
+        tuple(lines),
+        frozenset(top),
+        "".join(c + "\n" for c in extra_constraints),
+        tuple(index_urls),
+        tuple(find_links),
+        digest,
+    )
 
 
 def _job(
-    settings: Settings, target: Target, constraints: Constraints, inputs: LockInputs | None,
+    settings: Settings,
+    target: Target,
+    constraints: Constraints,
+    inputs: LockInputs | None,
     roots: dict[str, list[str]],
-) -> ResolveJob:  # fmt: skip
+) -> ResolveJob:
     extra = inputs.extra_constraints if inputs else ""
     return ResolveJob(
         target=target,
@@ -139,8 +149,9 @@ def _job(
         constraints_text=constraints.resolver_text() + extra,
         essential_text=constraints.essential_text(),
         excludes=PROVIDED_BY_IMAGE,
-        index_urls=inputs.index_urls if inputs else tuple(
-            settings.index.resolved_urls(settings.env) if settings.index else ()),
+        index_urls=inputs.index_urls
+        if inputs
+        else tuple(settings.index.resolved_urls(settings.env) if settings.index else ()),
         find_links=inputs.find_links if inputs else (),
         cache_dir=settings.cache_dir / "uv",
         secrets=settings.secrets(),
@@ -153,10 +164,18 @@ def resolve_base(
     """What MWAA's image installs for the target (cached per target and constraints)."""
     reporter = reporter or NullReporter()
     target = settings.target
-    key_src = json.dumps([target.to_dict(), constraints.sha256, target.base_requirements(),
-                          [redact_url(u) for u in (settings.index.resolved_urls(settings.env)
-                                                    if settings.index else [])]],
-                         sort_keys=True)  # fmt: skip
+    key_src = json.dumps(
+        [
+            target.to_dict(),
+            constraints.sha256,
+            target.base_requirements(),
+            [
+                redact_url(u)
+                for u in (settings.index.resolved_urls(settings.env) if settings.index else [])
+            ],
+        ],
+        sort_keys=True,
+    )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
     cache = settings.cache_dir / "base" / f"{key}.json"
     if cache.is_file():
@@ -164,21 +183,33 @@ def resolve_base(
 
         raw = json.loads(cache.read_text())
         return {
-            n: Resolved(n, r["version"], tuple(Artifact.from_dict(w) for w in r["wheels"]),
-                        Artifact.from_dict(r["sdist"]) if r.get("sdist") else None)
+            n: Resolved(
+                n,
+                r["version"],
+                tuple(Artifact.from_dict(w) for w in r["wheels"]),
+                Artifact.from_dict(r["sdist"]) if r.get("sdist") else None,
+            )
             for n, r in raw.items()
-        }  # fmt: skip
+        }
     reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
     resolver = RESOLVERS["uv"]()
     resolved = resolver.resolve(
         _job(settings, target, constraints, None, {"base": target.base_requirements()})
     )
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({
-        n: {"version": r.version, "wheels": [w.to_dict() for w in r.wheels],
-            "sdist": r.sdist.to_dict() if r.sdist else None}
-        for n, r in sorted(resolved.items())
-    }, indent=1))  # fmt: skip
+    cache.write_text(
+        json.dumps(
+            {
+                n: {
+                    "version": r.version,
+                    "wheels": [w.to_dict() for w in r.wheels],
+                    "sdist": r.sdist.to_dict() if r.sdist else None,
+                }
+                for n, r in sorted(resolved.items())
+            },
+            indent=1,
+        )
+    )
     return resolved
 
 
@@ -198,7 +229,9 @@ def classify(
 
     def provided_pinned(name: str) -> bool:
         res, in_base = combined[name], base.get(name)
-        pinned = constraints.pin(name) == res.version or constraints.essential.get(name) == res.version
+        pinned = (
+            constraints.pin(name) == res.version or constraints.essential.get(name) == res.version
+        )
         return in_base is not None and in_base.version == res.version and pinned
 
     children: dict[str, set[str]] = {}
@@ -223,21 +256,30 @@ def classify(
         else:
             role = BUNDLE
         wheel = _portable(_best_wheel(res), local_links)
-        out.append(LockedPackage(
-            name=name, version=res.version, role=role, wheel=wheel,
-            sdist=res.sdist if wheel is None else None,
-            top_level=name in top_level, via=tuple(sorted(res.via)),
-        ))  # fmt: skip
+        out.append(
+            LockedPackage(
+                name=name,
+                version=res.version,
+                role=role,
+                wheel=wheel,
+                sdist=res.sdist if wheel is None else None,
+                top_level=name in top_level,
+                via=tuple(sorted(res.via)),
+            )
+        )
     return tuple(out)
 
 
-def _portable(wheel: lockfile.Artifact | None, local_links: Path | None) -> lockfile.Artifact | None:
+def _portable(
+    wheel: lockfile.Artifact | None, local_links: Path | None
+) -> lockfile.Artifact | None:
     """A locally built wheel is recorded as `local:<file>`, not a path of this machine."""
     if wheel is None or not wheel.url or not wheel.url.startswith("file://") or local_links is None:
         return wheel
-    if local_links.parent in Path(wheel.url[len("file://"):]).parents:
-        return lockfile.Artifact(wheel.filename, None, wheel.sha256, wheel.size,
-                                 f"local:{wheel.filename}")  # fmt: skip
+    if local_links.parent in Path(wheel.url[len("file://") :]).parents:
+        return lockfile.Artifact(
+            wheel.filename, None, wheel.sha256, wheel.size, f"local:{wheel.filename}"
+        )
     return wheel
 
 
@@ -248,9 +290,7 @@ def _best_wheel(res: Resolved) -> lockfile.Artifact | None:
     return sorted(res.wheels, key=lambda w: (len(w.filename), w.filename))[0]
 
 
-def lock(
-    settings: Settings, reporter: Reporter | None = None, *, force: bool = True
-) -> LockResult:
+def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = True) -> LockResult:
     """Resolve and write the lock; with force=False reuse a lock whose inputs are unchanged."""
     reporter = reporter or NullReporter()
     started = time.monotonic()
@@ -269,10 +309,17 @@ def lock(
     resolver = resolver_cls()
     if hasattr(resolver, "check_host"):
         resolver.check_host(target)
-    reporter.step(f"Resolving for MWAA {target.airflow_version} (Python {target.python_version}, "
-                  f"{target.uv_platform}) with {resolver.name}")  # fmt: skip
-    job = _job(settings, target, constraints, inputs,
-               {"base": target.base_requirements(), "user": list(inputs.user_lines)})  # fmt: skip
+    reporter.step(
+        f"Resolving for MWAA {target.airflow_version} (Python {target.python_version}, "
+        f"{target.uv_platform}) with {resolver.name}"
+    )
+    job = _job(
+        settings,
+        target,
+        constraints,
+        inputs,
+        {"base": target.base_requirements(), "user": list(inputs.user_lines)},
+    )
     with ThreadPoolExecutor(2) as pool:
         base_f = pool.submit(resolve_base, settings, constraints, reporter)
         combined = resolver.resolve(job)
@@ -290,8 +337,9 @@ def lock(
         constraints_sha256=constraints.sha256,
         constraints_source=constraints.source,
         resolver=resolver.name,
-        packages=classify(combined, base, constraints, inputs.top_level,
-                          settings.cache_dir / "local" / "links"),
+        packages=classify(
+            combined, base, constraints, inputs.top_level, settings.cache_dir / "local" / "links"
+        ),
         provided_by_image=PROVIDED_BY_IMAGE,
     )
     settings.lock_file.parent.mkdir(parents=True, exist_ok=True)

@@ -121,8 +121,13 @@ def dumps(lock: Lock) -> str:
         f"sha256 = {_toml_value(lock.constraints_sha256)}",
     ]
     for pkg in sorted(lock.packages, key=lambda p: p.name):
-        lines += ["", "[[packages]]", f"name = {_toml_value(pkg.name)}",
-                  f"version = {_toml_value(pkg.version)}", f"role = {_toml_value(pkg.role)}"]
+        lines += [
+            "",
+            "[[packages]]",
+            f"name = {_toml_value(pkg.name)}",
+            f"version = {_toml_value(pkg.version)}",
+            f"role = {_toml_value(pkg.role)}",
+        ]
         if pkg.top_level:
             lines.append("top-level = true")
         if pkg.via:
@@ -157,11 +162,14 @@ def read(path: Path) -> Lock:
     try:
         packages = tuple(
             LockedPackage(
-                name=p["name"], version=p["version"], role=p["role"],
+                name=p["name"],
+                version=p["version"],
+                role=p["role"],
                 wheel=Artifact.from_dict(p["wheel"]) if "wheel" in p else None,
                 sdist=Artifact.from_dict(p["sdist"]) if "sdist" in p else None,
-                top_level=bool(p.get("top-level", False)), via=tuple(p.get("via", ())),
-            )  # fmt: skip
+                top_level=bool(p.get("top-level", False)),
+                via=tuple(p.get("via", ())),
+            )
             for p in raw.get("packages", [])
         )
         return Lock(

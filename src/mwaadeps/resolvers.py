@@ -94,7 +94,9 @@ def _run_uv(args: list[str], job: ResolveJob, what: str) -> str:
             cmd, capture_output=True, text=True, env=clean_env(), timeout=UV_TIMEOUT_S, check=False
         )
     except subprocess.TimeoutExpired:
-        raise ResolutionError(f"{what} took longer than {UV_TIMEOUT_S} s and was stopped.") from None
+        raise ResolutionError(
+            f"{what} took longer than {UV_TIMEOUT_S} s and was stopped."
+        ) from None
     if proc.returncode != 0:
         raise ResolutionError(
             f"{what} failed:\n" + explain_uv_error(proc.stderr, job.secrets),
@@ -111,7 +113,9 @@ def explain_uv_error(stderr: str, secrets: tuple[str, ...] = ()) -> str:
     text = text.replace("base.in", "MWAA's base install").replace("user.in", "your requirements")
     text = text.replace("constraints.txt", "the Airflow constraints")
     text = text.replace("essential.txt", "MWAA's essential pins")
-    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.startswith("warning:")]
+    lines = [
+        ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.startswith("warning:")
+    ]
     return redact_text("\n".join(lines[:40]), secrets)
 
 
@@ -122,8 +126,13 @@ def _common_args(job: ResolveJob, work: Path) -> list[str]:
     if job.excludes:
         (work / "excludes.txt").write_text("\n".join(job.excludes) + "\n", encoding="utf-8")
         args += ["--excludes", str(work / "excludes.txt")]
-    args += ["--python-platform", job.target.uv_platform,
-             "--python-version", job.target.python_full, "--no-header"]  # fmt: skip
+    args += [
+        "--python-platform",
+        job.target.uv_platform,
+        "--python-version",
+        job.target.python_full,
+        "--no-header",
+    ]
     if job.index_urls:
         args += ["--index-url", job.index_urls[0]]
         for url in job.index_urls[1:]:
@@ -227,7 +236,11 @@ class PipToolsResolver(Resolver):
     def check_host(self, target: Target) -> None:
         host_py = f"{sys.version_info.major}.{sys.version_info.minor}"
         machine = platform.machine().lower()
-        if sys.platform != "linux" or machine not in ("x86_64", "amd64") or host_py != target.python_version:
+        if (
+            sys.platform != "linux"
+            or machine not in ("x86_64", "amd64")
+            or host_py != target.python_version
+        ):
             raise ResolutionError(
                 f"pip-tools resolves for the machine it runs on (Python {host_py}, "
                 f"{sys.platform} {machine}), not for MWAA {target.airflow_version} "
@@ -249,9 +262,20 @@ class PipToolsResolver(Resolver):
                 + f"-c {work / 'constraints.txt'}\n-c {work / 'essential.txt'}\n",
                 encoding="utf-8",
             )
-            cmd = [sys.executable, "-m", "piptools", "compile", "--quiet", "--no-header",
-                   "--no-annotate", "--strip-extras", "--allow-unsafe",
-                   "--output-file", str(work / "out.txt"), str(merged)]  # fmt: skip
+            cmd = [
+                sys.executable,
+                "-m",
+                "piptools",
+                "compile",
+                "--quiet",
+                "--no-header",
+                "--no-annotate",
+                "--strip-extras",
+                "--allow-unsafe",
+                "--output-file",
+                str(work / "out.txt"),
+                str(merged),
+            ]
             for i, url in enumerate(job.index_urls):
                 cmd += ["--index-url" if i == 0 else "--extra-index-url", url]
             for link in job.find_links:
@@ -270,8 +294,14 @@ class PipToolsResolver(Resolver):
         pins = [p for p in pins if canonicalize_name(p.split("==")[0]) not in excluded]
         # The pins are pip-tools' answer; uv, held to them, fetches the target's artifacts.
         fixed = ResolveJob(
-            job.target, job.roots, job.constraints_text + "\n".join(pins) + "\n",
-            job.essential_text, job.excludes, job.index_urls, job.find_links, job.cache_dir,
+            job.target,
+            job.roots,
+            job.constraints_text + "\n".join(pins) + "\n",
+            job.essential_text,
+            job.excludes,
+            job.index_urls,
+            job.find_links,
+            job.cache_dir,
             job.secrets,
         )
         return UvResolver().resolve(fixed)

@@ -59,10 +59,21 @@ _MWAA_UNPINNED: dict[str, tuple[str, ...]] = {"2.11.": ("kombu",)}
 
 # Names (normalised) whose Airflow-constraints pin MWAA makes non-overridable.
 _ESSENTIAL_EXACT = {
-    "flask", "gunicorn", "billiard", "celery", "gevent", "greenlet", "kombu", "vine",
-    "sqlalchemy", "sqlalchemy-utils", "sqlalchemy-jsonfield", "statsd", "watchtower",
+    "flask",
+    "gunicorn",
+    "billiard",
+    "celery",
+    "gevent",
+    "greenlet",
+    "kombu",
+    "vine",
+    "sqlalchemy",
+    "sqlalchemy-utils",
+    "sqlalchemy-jsonfield",
+    "statsd",
+    "watchtower",
     "fluent-logger",
-}  # fmt: skip
+}
 
 # What the MWAA image preinstalls (image code, 001-install-required-pip-packages.sh).
 _BASE_COMMON = (
@@ -137,9 +148,7 @@ class Target:
         """Every wheel tag the target can install."""
         py = tuple(int(p) for p in self.python_version.split("."))
         found = set(tags.cpython_tags(py, abis=[self.abi], platforms=self.platform_tags))
-        found |= set(
-            tags.compatible_tags(py, interpreter=self.abi, platforms=self.platform_tags)
-        )
+        found |= set(tags.compatible_tags(py, interpreter=self.abi, platforms=self.platform_tags))
         return frozenset(found)
 
     def accepts(self, wheel_tags: frozenset[tags.Tag]) -> bool:

@@ -104,7 +104,9 @@ class CliReporter:
             else:
                 self._status.update(escape(message))
         else:
-            err_console.print(f"[dim]{time.monotonic() - self._started:6.1f}s[/dim] {escape(message)}")
+            err_console.print(
+                f"[dim]{time.monotonic() - self._started:6.1f}s[/dim] {escape(message)}"
+            )
 
     def advance(self, task: str, done: int, total: int | None = None) -> None:
         if self.quiet:

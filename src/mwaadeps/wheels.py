@@ -50,8 +50,13 @@ class FetchedWheel:
         return self.path.name
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "version": self.version, "filename": self.filename,
-                "sha256": self.sha256, "size": self.size}  # fmt: skip
+        return {
+            "name": self.name,
+            "version": self.version,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "size": self.size,
+        }
 
 
 def sha256_file(path: Path) -> str:
@@ -102,13 +107,15 @@ class Downloader:
         if artifact.path and not artifact.url:
             src = Path(artifact.path)
             if artifact.path.startswith("local:"):
-                src = self.root.parent / "local" / "links" / artifact.path[len("local:"):]
+                src = self.root.parent / "local" / "links" / artifact.path[len("local:") :]
             if not src.is_file():
                 raise DownloadError(f"{package}: {src} no longer exists.")
             return self._store(src.read_bytes(), artifact, package)
         if not artifact.url:
-            raise DownloadError(f"{package}: the lock has no URL for {artifact.filename}.",
-                                hint="Run `mwaadeps lock` again.")  # fmt: skip
+            raise DownloadError(
+                f"{package}: the lock has no URL for {artifact.filename}.",
+                hint="Run `mwaadeps lock` again.",
+            )
         last: Exception | None = None
         for attempt in range(RETRIES):
             try:
@@ -171,9 +178,12 @@ def _build_wheel(source: Path, out_dir: Path, what: str) -> Path:
     with tempfile.TemporaryDirectory(prefix="mwaadeps-build-") as tmp:
         cmd = [uv_binary(), "build", "--wheel", "--no-config", "--out-dir", tmp, str(source)]
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, check=False,
+            cmd,
+            capture_output=True,
+            text=True,
+            check=False,
             env=clean_env({"SOURCE_DATE_EPOCH": REPRODUCIBLE_EPOCH}),
-        )  # fmt: skip
+        )
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or len(wheels) != 1:
             tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
@@ -192,9 +202,7 @@ def _pure(filename: str) -> bool:
     return all(t.abi == "none" and t.platform == "any" for t in wheel_tags)
 
 
-def wheel_from_sdist(
-    pkg: LockedPackage, sdist: Path, cache_dir: Path, target: Target
-) -> Path:
+def wheel_from_sdist(pkg: LockedPackage, sdist: Path, cache_dir: Path, target: Target) -> Path:
     """A py3-none-any wheel built from a pure-Python sdist (cached by the sdist's sha256)."""
     assert pkg.sdist is not None
     out = cache_dir / "built" / pkg.sdist.sha256
@@ -233,8 +241,10 @@ def tree_digest(folder: Path) -> str:
 def build_local_package(folder: Path, cache_dir: Path, reporter: Reporter) -> Path:
     """A wheel of a local source folder (cached by the tree's digest); it must be pure."""
     if not folder.is_dir():
-        raise WheelError(f"Local package folder {folder} does not exist.",
-                         hint="Fix local-packages in mwaadeps.toml.")  # fmt: skip
+        raise WheelError(
+            f"Local package folder {folder} does not exist.",
+            hint="Fix local-packages in mwaadeps.toml.",
+        )
     out = cache_dir / "local" / tree_digest(folder)
     existing = list(out.glob("*.whl")) if out.is_dir() else []
     if existing:
@@ -274,8 +284,10 @@ def fetch_all(
         if pkg.wheel is not None:
             check_wheel_for_target(pkg.wheel.filename, target, pkg.name)
         elif pkg.sdist is None:
-            raise WheelError(f"{pkg.name} {pkg.version} has neither a wheel nor an sdist.",
-                             hint="Run `mwaadeps lock` again.")  # fmt: skip
+            raise WheelError(
+                f"{pkg.name} {pkg.version} has neither a wheel nor an sdist.",
+                hint="Run `mwaadeps lock` again.",
+            )
 
     def one(pkg: LockedPackage) -> FetchedWheel:
         if pkg.wheel is not None:
@@ -285,8 +297,9 @@ def fetch_all(
         sdist = downloader.fetch(pkg.sdist, pkg.name)
         wheel = wheel_from_sdist(pkg, sdist, cache_dir, target)
         check_wheel_for_target(wheel.name, target, pkg.name)
-        return FetchedWheel(pkg.name, pkg.version, wheel, sha256_file(wheel),
-                            wheel.stat().st_size, from_sdist=True)  # fmt: skip
+        return FetchedWheel(
+            pkg.name, pkg.version, wheel, sha256_file(wheel), wheel.stat().st_size, from_sdist=True
+        )
 
     results: list[FetchedWheel] = []
     total = len(packages)
@@ -303,4 +316,3 @@ def fetch_all(
             raise
     results.sort(key=lambda w: w.filename)
     return results, downloader.downloaded_bytes
-
