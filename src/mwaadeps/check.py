@@ -16,7 +16,6 @@ from packaging.version import InvalidVersion, Version
 
 from .constraints import Constraints
 from .errors import ConfigError
-from .redact import has_credentials
 from .requirements import (
     MWAA_PREFIX,
     ParsedOption,
@@ -24,6 +23,7 @@ from .requirements import (
     Problem,
     RequirementsFile,
     Severity,
+    literal_credentials,
     redact,
 )
 from .targets import PROVIDED_BY_IMAGE, Target
@@ -188,7 +188,7 @@ class _Checker:
         req = parsed.requirement
         name = parsed.name
         kind = "constraint" if parsed.constraint else "requirement"
-        if req.url and has_credentials(req.url):
+        if req.url and literal_credentials(req.url):
             self.add("error", "index-credentials", parsed,
                      f"The URL of {req.name} carries a literal credential "
                      f"({redact(req.url)}).", _CREDENTIALS_HINT)  # fmt: skip
@@ -203,6 +203,12 @@ class _Checker:
                     "version with --airflow-version).",
                 )  # fmt: skip
                 self.pin_errors.add(id(parsed))
+            return
+        if name == "pkg-resources" and str(req.specifier) == "==0.0.0":
+            self.add("error", "freeze-artifact", parsed,
+                     "pkg-resources==0.0.0 is an artifact of pip freeze on Debian/Ubuntu; no "
+                     "such release exists, so the install fails.",
+                     "Delete the line.")  # fmt: skip
             return
         if name in {canonicalize_name(p) for p in PROVIDED_BY_IMAGE} and not parsed.constraint:
             self.add(
@@ -273,7 +279,7 @@ class _Checker:
     def check_option(self, option: ParsedOption) -> None:
         value = option.value or ""
         shown = option.shown or ""
-        if option.name in _CREDENTIAL_OPTIONS and has_credentials(value):
+        if option.name in _CREDENTIAL_OPTIONS and literal_credentials(value):
             self.add("error", "index-credentials", option,
                      f"{option.name} {shown} carries a literal credential.",
                      _CREDENTIALS_HINT)  # fmt: skip

@@ -155,11 +155,20 @@ class RequirementsFile:
         return tuple(o for o in self.options if o.name == name)
 
 
+def literal_credentials(url: str) -> bool:
+    """True when ``url`` carries a literal secret (``git@`` of an ssh URL is a user, not one)."""
+    match = _USERINFO_RE.search(url)
+    if match is None or not has_credentials(url):
+        return False
+    ssh_user = match.group("scheme").lower().endswith("ssh://") and ":" not in match["userinfo"]
+    return not ssh_user
+
+
 def redact(text: str) -> str:
     """Mask literal credentials in every URL of ``text``; ``${VAR}`` placeholders stay."""
 
     def mask(match: re.Match[str]) -> str:
-        if has_credentials(match.group(0)):
+        if literal_credentials(match.group(0)):
             return f"{match.group('scheme')}****@"
         return match.group(0)
 
@@ -242,7 +251,7 @@ def _bundle_hint(first: str | None = None) -> str:
 def _looks_like_path(text: str) -> bool:
     head = text.split(";", 1)[0].strip()
     lowered = head.split("[", 1)[0].lower()
-    if "@" in head and not _SCHEME_RE.match(head):
+    if ("@" in head and not _SCHEME_RE.match(head)) or re.search(r"[<>=!~\"'|*?]", head):
         return False
     return (
         head.startswith((".", "/", "~", "\\"))
@@ -304,7 +313,14 @@ class _Parser:
     def parse_file(
         self, path: Path, stack: tuple[Path, ...], constraint: bool, included: Origin | None
     ) -> None:
-        key = path.resolve()
+        try:
+            key = path.resolve()
+        except (OSError, ValueError, RuntimeError) as exc:
+            if included is None:
+                raise RequirementsError(f"Cannot read {path}: {exc}.") from None
+            self.problem("error", "unreadable", included, f"{str(path)!r} is not a usable path "
+                         f"({exc}).", "Fix the path.")  # fmt: skip
+            return
         if key in stack:
             chain = " -> ".join(p.name for p in (*stack, key))
             self.problem(
@@ -316,6 +332,8 @@ class _Parser:
         if (key, constraint) in self.done:
             return
         try:
+            if key.exists() and not key.is_file():
+                raise IsADirectoryError(21, "not a regular file")
             data = path.read_bytes()
         except FileNotFoundError:
             if included is None:
@@ -325,10 +343,10 @@ class _Parser:
                 ) from None
             self._missing(path, included)
             return
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             if included is None:
-                raise RequirementsError(f"Cannot read {path}: {exc.strerror}.") from None
-            self.problem("error", "unreadable", included, f"Cannot read {path}: {exc.strerror}.",
+                raise RequirementsError(f"Cannot read {path}: {_reason(exc)}.") from None
+            self.problem("error", "unreadable", included, f"Cannot read {path}: {_reason(exc)}.",
                          "Check the path and its permissions.")  # fmt: skip
             return
         self.done.add((key, constraint))
@@ -491,10 +509,18 @@ class _Parser:
                 _syntax_hint(args, detail) + "See PEP 508 / pip's requirement specifiers.",
             )  # fmt: skip
             return
+        if any(not spec.version for spec in requirement.specifier):
+            self.problem("error", "syntax", origin, f"{shown} has an operator without a version.",
+                         "Write a version after the operator, e.g. requests==2.31.0.")  # fmt: skip
+            return
         parsed = ParsedRequirement(requirement, origin, text, hashes, constraint)
         if requirement.url:
             self.problems.append(_url_problem(requirement.url, origin, shown))
         (self.constraints if constraint else self.requirements).append(parsed)
+
+
+def _reason(exc: Exception) -> str:
+    return str(getattr(exc, "strerror", None) or exc)
 
 
 def _long_name(given: str) -> str | None:
@@ -530,6 +556,7 @@ __all__ = [
     "Problem",
     "RequirementsFile",
     "expand_env_vars",
+    "literal_credentials",
     "parse_requirements",
     "redact",
 ]
