@@ -1,0 +1,467 @@
+"""Runs inside the runner container: MWAA's dependency steps, in MWAA's order, then checks.
+
+Started as root by ``mwaadeps test-local`` with one argument, a JSON config file. Every
+step runs as the non-root ``airflow`` user. Plain output lines are the steps' own output;
+lines starting with ``@@mwaadeps@@`` carry JSON events for the host (step start/end, result).
+Standard library only: it must run on any image with Python 3.7+ (mwaadeps' runner,
+aws-mwaa-local-runner, amazon-mwaa-docker-images).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+MARKER = "@@mwaadeps@@ "
+AIRFLOW_HOME = "/usr/local/airflow"
+WORK = "/tmp/mwaadeps"
+# Where images keep MWAA's local copy of the Airflow constraints, most specific first.
+DEFAULT_CONSTRAINTS_CANDIDATES = (
+    AIRFLOW_HOME + "/.local/etc/airflow_constraints.txt",  # amazon-mwaa-docker-images, mwaadeps
+    "/constraints.txt",  # aws-mwaa-local-runner
+)
+# Variables a startup script may not change for later steps.
+_RESERVED_ENV = {"HOME", "USER", "LOGNAME", "PWD", "OLDPWD", "SHLVL", "_", "AIRFLOW_HOME"}
+_KILL_GRACE_S = 5.0
+
+
+def emit(event: str, **data: Any) -> None:
+    """One event line for the host."""
+    data["event"] = event
+    sys.stdout.write(MARKER + json.dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line.rstrip("\n") + "\n")
+    sys.stdout.flush()
+
+
+def canon(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+class Airflow:
+    """The airflow user and the environment its processes get."""
+
+    def __init__(self) -> None:
+        try:
+            entry = pwd.getpwnam("airflow")
+        except KeyError:
+            raise SystemExit("the image has no 'airflow' user") from None
+        self.uid = entry.pw_uid
+        self.gid = entry.pw_gid
+        self.home = entry.pw_dir or AIRFLOW_HOME
+        env = dict(os.environ)
+        local_bin = self.home + "/.local/bin"
+        path = env.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+        if local_bin not in path.split(":"):
+            path = local_bin + ":" + path
+        env.update(
+            {"HOME": self.home, "USER": "airflow", "LOGNAME": "airflow", "PATH": path,
+             "AIRFLOW_HOME": env.get("AIRFLOW_HOME") or AIRFLOW_HOME, "PYTHONUNBUFFERED": "1"}
+        )  # fmt: skip
+        self.env = env
+
+    def demote(self) -> None:
+        os.setgroups([])
+        os.setgid(self.gid)
+        os.setuid(self.uid)
+
+
+class Outcome:
+    """What one child process did."""
+
+    def __init__(self, code: int | None, lines: list[str], timed_out: bool) -> None:
+        self.code = code
+        self.lines = lines
+        self.timed_out = timed_out
+
+
+def run_as(user: Airflow, cmd: list[str], timeout: float, *, stream: bool = True,
+           env: dict[str, str] | None = None) -> Outcome:
+    """Run cmd as airflow, echoing its output; kill its process group after timeout."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        cwd=user.home, env=env or user.env, preexec_fn=user.demote, start_new_session=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    timed_out = [False]
+
+    def kill() -> None:
+        timed_out[0] = True
+        for sig, wait in ((signal.SIGTERM, _KILL_GRACE_S), (signal.SIGKILL, 0.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            end = time.monotonic() + wait
+            while time.monotonic() < end and proc.poll() is None:
+                time.sleep(0.1)
+            if proc.poll() is not None:
+                return
+
+    import threading
+
+    timer = threading.Timer(max(deadline - time.monotonic(), 0.0), kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            lines.append(line)
+            if stream:
+                say(line)
+        proc.wait()
+    finally:
+        timer.cancel()
+    if timed_out[0]:
+        # The group may still hold the pipe open; make sure nothing survives.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return Outcome(proc.returncode, lines, timed_out[0])
+
+
+def tail(lines: list[str], count: int = 15) -> str:
+    kept = [ln for ln in lines if ln.strip()]
+    return "\n".join(kept[-count:])
+
+
+class Runner:
+    """The steps, their results, and what later steps need from earlier ones."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.user = Airflow()
+        self.result: dict[str, Any] = {"installed": {}, "dag_import_errors": {},
+                                       "python": sys.version.split()[0]}  # fmt: skip
+
+    def step(self, name: str, func: Any) -> bool:
+        emit("step_start", name=name)
+        started = time.monotonic()
+        try:
+            ok, message = func()
+        except Exception as exc:  # a bug or a broken image: report, keep going
+            ok, message = False, "%s: %s" % (type(exc).__name__, exc)
+        emit("step_end", name=name, ok=bool(ok), seconds=round(time.monotonic() - started, 2),
+             message=message)  # fmt: skip
+        return bool(ok)
+
+    # -- placement -------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Give the airflow user the files, as MWAA does."""
+        for sub in ("plugins", "requirements", "startup", "dags"):
+            top = os.path.join(AIRFLOW_HOME, sub)
+            if not os.path.isdir(top):
+                os.makedirs(top, exist_ok=True)
+            for root, dirs, files in os.walk(top):
+                for item in [root] + [os.path.join(root, n) for n in dirs + files]:
+                    os.lchown(item, self.user.uid, self.user.gid)
+        os.chmod(WORK, 0o755)
+        for name in os.listdir(WORK):
+            os.chmod(os.path.join(WORK, name), 0o755 if name.endswith(".py") else 0o644)
+        state = os.path.join(WORK, "state")
+        os.makedirs(state, exist_ok=True)
+        os.chown(state, self.user.uid, self.user.gid)
+
+    # -- MWAA's steps ----------------------------------------------------------------
+    def startup(self) -> tuple[bool, str]:
+        script = AIRFLOW_HOME + "/startup/startup.sh"
+        if not os.path.isfile(script):
+            return True, "no startup script"
+        timeout = float(self.config["startup_timeout"])
+        env_file = WORK + "/state/startup_env"
+        # Sourced, like MWAA does, so the variables it exports reach pip and Airflow.
+        wrapper = 'source "$1"; rc=$?; env -0 > "$2"; exit $rc'
+        out = run_as(self.user, ["/bin/bash", "-c", wrapper, "startup", script, env_file], timeout)
+        if out.timed_out:
+            return False, ("startup.sh was killed after %g s (MWAA kills the startup script "
+                           "after 5 minutes)\n%s" % (timeout, tail(out.lines, 5))).strip()
+        if out.code != 0:
+            return False, ("startup.sh exited with code %s\n%s" % (out.code, tail(out.lines, 10))).strip()
+        exported = self._read_env(env_file)
+        self.user.env.update(exported)
+        note = " (exports %s)" % ", ".join(sorted(exported)) if exported else ""
+        return True, "startup.sh exited 0" + note
+
+    def _read_env(self, path: str) -> dict[str, str]:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read().decode("utf-8", "replace")
+        except OSError:
+            return {}
+        before = self.user.env
+        out: dict[str, str] = {}
+        for item in raw.split("\0"):
+            key, sep, value = item.partition("=")
+            if sep and key not in _RESERVED_ENV and before.get(key) != value:
+                out[key] = value
+        return out
+
+    def default_constraints(self) -> str | None:
+        from_env = self.user.env.get("AIRFLOW_CONSTRAINTS_FILE")
+        for candidate in ([from_env] if from_env else []) + list(DEFAULT_CONSTRAINTS_CANDIDATES):
+            if os.path.isfile(candidate):
+                return candidate
+        fallback = self.config.get("default_constraints")
+        return str(fallback) if fallback and os.path.isfile(fallback) else None
+
+    def pip_install(self) -> tuple[bool, str]:
+        req = AIRFLOW_HOME + "/requirements/requirements.txt"
+        if not os.path.isfile(req):
+            return True, "no requirements.txt"
+        with open(req, "rb") as fh:
+            text = fh.read().decode("utf-8", "replace")
+        pip = ["pip3"] if _which("pip3", self.user.env["PATH"]) else ["python3", "-m", "pip"]
+        cmd = pip + ["install"]
+        essential = self.config.get("essential_constraints")
+        if essential and os.path.isfile(essential):
+            cmd += ["--constraint", essential]
+        cmd += ["-r", req]
+        # MWAA's rule: a line matching this regex (even commented out) means "I chose".
+        if not any(re.search(r"-c |--constraint ", line) for line in text.splitlines()):
+            default = self.default_constraints()
+            if default:
+                cmd += ["-c", default]
+        say("$ " + " ".join(cmd))
+        timeout = float(self.config["pip_timeout"])
+        out = run_as(self.user, cmd, timeout)
+        if out.timed_out:
+            return False, "pip was killed after %g s (MWAA kills pip after 9 minutes)" % timeout
+        if out.code != 0:
+            errors = [ln for ln in out.lines if ln.startswith("ERROR:")]
+            return False, "\n".join(errors) if errors else tail(out.lines)
+        return True, "pip install exited 0"
+
+    def probe(self, kind: str, *args: str, timeout: float = 300.0) -> Any:
+        """Run this script's probe mode as airflow; its last stdout line is JSON."""
+        cmd = ["python3", os.path.abspath(__file__), "--probe", kind] + list(args)
+        out = run_as(self.user, cmd, timeout, stream=False, env=self.probe_env())
+        for line in reversed(out.lines):
+            if line.startswith(MARKER):
+                return json.loads(line[len(MARKER):])
+        if out.timed_out:
+            raise RuntimeError("%s check was killed after %g s" % (kind, timeout))
+        raise RuntimeError("%s check failed (exit %s)\n%s" % (kind, out.code, tail(out.lines)))
+
+    def probe_env(self) -> dict[str, str]:
+        env = dict(self.user.env)
+        state = WORK + "/state"
+        env.update({
+            "AIRFLOW__CORE__DAGS_FOLDER": AIRFLOW_HOME + "/dags",
+            "AIRFLOW__CORE__PLUGINS_FOLDER": AIRFLOW_HOME + "/plugins",
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:///" + state + "/airflow.db",
+            "AIRFLOW__CORE__SQL_ALCHEMY_CONN": "sqlite:///" + state + "/airflow.db",
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": state + "/logs",
+            "AIRFLOW__SCHEDULER__CHILD_PROCESS_LOG_DIRECTORY": state + "/logs/scheduler",
+            "AIRFLOW_CONFIG": state + "/airflow.cfg",
+        })  # fmt: skip
+        return env
+
+    def installed(self) -> tuple[bool, str]:
+        found: dict[str, str] = self.probe("installed")
+        self.result["installed"] = found
+        pinned = {canon(k): v for k, v in (self.config.get("pinned") or {}).items()}
+        if not self.config.get("have_manifest"):
+            return True, "no manifest.json: pinned versions not checked (%d installed)" % len(found)
+        bad = []
+        for name, want in sorted(pinned.items()):
+            have = found.get(name)
+            if have is None:
+                bad.append("%s: not installed (manifest pins %s)" % (name, want))
+            elif have != want:
+                bad.append("%s: %s installed, manifest pins %s" % (name, have, want))
+        if bad:
+            return False, "\n".join(bad)
+        return True, "%d pinned distributions installed at their versions" % len(pinned)
+
+    def imports(self) -> tuple[bool, str]:
+        req = AIRFLOW_HOME + "/requirements/requirements.txt"
+        names = requirement_names(req)
+        if not names:
+            return True, "no top-level requirements"
+        report: dict[str, Any] = self.probe("imports", *names)
+        bad = ["%s: %s" % (name, err) for name, err in sorted(report["errors"].items())]
+        if bad:
+            return False, "\n".join(bad)
+        return True, "%d modules of %d requirements import" % (report["modules"], len(names))
+
+    def pip_check(self) -> tuple[bool, str]:
+        out = run_as(self.user, ["python3", "-m", "pip", "check"], 300.0)
+        if out.code != 0 or out.timed_out:
+            return False, tail(out.lines, 30) or "pip check failed"
+        return True, "pip check: no broken requirements"
+
+    def dags(self) -> tuple[bool, str]:
+        report: dict[str, Any] = self.probe("dags", timeout=float(self.config["dag_timeout"]))
+        errors: dict[str, str] = report["import_errors"]
+        self.result["dag_import_errors"] = errors
+        skipped = report.get("safe_mode_skips") or []
+        note = ""
+        if skipped:
+            note = "\nMWAA's safe mode would not parse: " + ", ".join(skipped)
+        if errors:
+            lines = ["%s: %s" % (f, e.strip().splitlines()[-1] if e.strip() else e)
+                     for f, e in sorted(errors.items())]  # fmt: skip
+            return False, "\n".join(lines) + note
+        return True, "Airflow %s loaded %d DAGs from %d files%s" % (
+            report["airflow"], report["dags"], report["files"], note)
+
+    def run(self) -> int:
+        self.prepare()
+        emit("info", python=self.result["python"], user="airflow", home=self.user.home)
+        self.step("startup script", self.startup)
+        self.step("pip install", self.pip_install)
+        self.step("pinned versions", self.installed)
+        self.step("imports", self.imports)
+        self.step("pip check", self.pip_check)
+        self.step("DAG import", self.dags)
+        emit("result", **self.result)
+        return 0
+
+
+def _which(name: str, path: str) -> bool:
+    return any(os.access(os.path.join(d, name), os.X_OK) for d in path.split(":") if d)
+
+
+def requirement_names(path: str) -> list[str]:
+    """Project names a requirements file asks for (options, URLs, paths skipped)."""
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    names: list[str] = []
+    for line in text.splitlines():
+        line = re.split(r"(^|\s)#", line, maxsplit=1)[0].strip()
+        if not line or line.startswith("-") or "://" in line.split("@")[0]:
+            continue
+        match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+        if match and not line.startswith((".", "/")) and canon(match.group(1)) not in names:
+            names.append(canon(match.group(1)))
+    return names
+
+
+# -- probes: run as airflow, with the airflow user's Python and site ---------------------
+def _distributions() -> dict[str, Any]:
+    from importlib import metadata
+
+    out: dict[str, Any] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and canon(name) not in out:
+            out[canon(name)] = dist
+    return out
+
+
+def probe_installed() -> Any:
+    return {name: dist.version for name, dist in sorted(_distributions().items())}
+
+
+def top_level_modules(dist: Any) -> list[str]:
+    """A distribution's importable top-level names: top_level.txt, else its RECORD."""
+    text = dist.read_text("top_level.txt")
+    names: list[str] = []
+    if text:
+        names = [n.strip().replace("/", ".") for n in text.splitlines() if n.strip()]
+    else:
+        for entry in dist.files or []:
+            parts = str(entry).split("/")
+            if parts[0] in ("..", "") or parts[0].endswith((".dist-info", ".data", ".egg-info")):
+                continue
+            if len(parts) == 1:
+                if parts[0].endswith(".py"):
+                    names.append(parts[0][:-3])
+                elif parts[0].endswith(".so"):
+                    names.append(parts[0].split(".")[0])
+            elif parts[0] != "__pycache__":
+                names.append(parts[0])
+    keep: list[str] = []
+    for name in names:
+        if name and not name.startswith("_") and name not in ("test", "tests") and name not in keep:
+            keep.append(name)
+    return keep
+
+
+def probe_imports(names: list[str]) -> Any:
+    import importlib
+    import traceback
+
+    dists = _distributions()
+    errors: dict[str, str] = {}
+    count = 0
+    for name in names:
+        dist = dists.get(name)
+        if dist is None:
+            errors[name] = "not installed"
+            continue
+        for module in top_level_modules(dist):
+            count += 1
+            try:
+                importlib.import_module(module)
+            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+                last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                errors[name] = "import %s failed: %s" % (module, last)
+                break
+    return {"errors": errors, "modules": count}
+
+
+def probe_dags() -> Any:
+    dags_folder = AIRFLOW_HOME + "/dags"
+    import airflow
+    from airflow import plugins_manager
+    from airflow.models.dagbag import DagBag
+
+    plugins_manager.ensure_plugins_loaded()
+    errors = {}
+    for path, err in (getattr(plugins_manager, "import_errors", None) or {}).items():
+        errors[os.path.relpath(str(path), AIRFLOW_HOME)] = str(err)
+    bag = DagBag(dag_folder=dags_folder, include_examples=False, safe_mode=False)
+    for path, err in bag.import_errors.items():
+        errors[os.path.relpath(str(path), dags_folder)] = str(err)
+    skips: list[str] = []
+    try:
+        from airflow.utils.file import list_py_file_paths, might_contain_dag
+
+        for path in list_py_file_paths(dags_folder, safe_mode=False, include_examples=False):
+            if path.endswith(".py") and not might_contain_dag(path, safe_mode=True):
+                skips.append(os.path.relpath(path, dags_folder))
+    except Exception:  # older/newer Airflow without these helpers
+        pass
+    files = len({d.fileloc for d in bag.dags.values()})
+    return {"airflow": airflow.__version__, "dags": len(bag.dags), "files": files,
+            "import_errors": errors, "safe_mode_skips": sorted(skips)}  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 2 and argv[0] == "--probe":
+        kind = argv[1]
+        if kind == "installed":
+            data = probe_installed()
+        elif kind == "imports":
+            data = probe_imports(argv[2:])
+        else:
+            data = probe_dags()
+        sys.stdout.flush()
+        sys.stdout.write("\n" + MARKER + json.dumps(data) + "\n")
+        return 0
+    with open(argv[0], encoding="utf-8") as fh:
+        config = json.load(fh)
+    return Runner(config).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,489 @@
+"""Run a bundle in the runner container the way MWAA does, and give the verdict.
+
+The container gets no network by default (a PRIVATE_ONLY environment without NAT), the
+files where MWAA puts them (copied in, no bind mounts), and runs ``data/mwaa_check.py``:
+startup script, pip as MWAA runs it, then the checks. The container is always removed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import BundleError, DockerError
+from .progress import NullReporter, Reporter
+
+AIRFLOW_HOME = "/usr/local/airflow"
+WORK = "/tmp/mwaadeps"
+MARKER = "@@mwaadeps@@ "
+LABEL = "mwaadeps.localtest"
+RUNNER_REPO = "mwaadeps-runner"
+LOCAL_RUNNER_REPO = "amazon/mwaa-local"
+STARTUP_TIMEOUT_S = 300.0  # MWAA kills the startup script after 5 minutes
+PIP_TIMEOUT_S = 540.0  # and pip after 9
+DAG_TIMEOUT_S = 300.0
+MEM_LIMIT = "4g"
+
+_OFFLINE_SIGNS = (
+    "Failed to establish a new connection", "NewConnectionError", "Temporary failure in name "
+    "resolution", "Network is unreachable", "Name or service not known", "Could not fetch URL",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One step of the run: its verdict, duration and own message."""
+
+    name: str
+    ok: bool
+    seconds: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "seconds": self.seconds, "message": self.message}
+
+
+@dataclass(frozen=True)
+class LocalTestReport:
+    """The verdict of one run of a bundle in the runner container."""
+
+    ok: bool
+    image: str
+    steps: tuple[StepResult, ...]
+    installed: dict[str, str] = field(default_factory=dict)
+    dag_import_errors: dict[str, str] = field(default_factory=dict)
+    pip_output: list[str] = field(default_factory=list)
+    network: bool = False
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [s for s in self.steps if not s.ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The --json payload."""
+        return {"ok": self.ok, "image": self.image, "steps": [s.to_dict() for s in self.steps],
+                "installed": dict(self.installed),
+                "dag_import_errors": dict(self.dag_import_errors)}  # fmt: skip
+
+
+# -- the engine and the image --------------------------------------------------------------
+def docker_client() -> Any:
+    """A Docker SDK client that answers, or a DockerError saying how to get one."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as exc:
+        where = os.environ.get("DOCKER_HOST") or "the default socket"
+        raise DockerError(
+            f"Cannot reach the Docker engine at {where}: {exc}.",
+            hint="Start Docker (or set DOCKER_HOST to a running engine) and retry.",
+        ) from None
+    return client
+
+
+def local_runner_tag(airflow_version: str) -> str:
+    """The tag aws-mwaa-local-runner builds for a version: amazon/mwaa-local:2_9."""
+    major, minor = airflow_version.split(".")[:2]
+    return f"{LOCAL_RUNNER_REPO}:{major}_{minor}"
+
+
+def _image_exists(client: Any, tag: str) -> bool:
+    from docker.errors import ImageNotFound
+
+    try:
+        client.images.get(tag)
+    except ImageNotFound:
+        return False
+    return True
+
+
+def _how_to_get(airflow_version: str | None) -> str:
+    version = airflow_version or "<version>"
+    return (
+        f"Build one with `mwaadeps runner build --airflow-version {version}` (no other "
+        f"repository needed), or build aws-mwaa-local-runner for that version (its "
+        f"`./mwaa-local-env build-image` tags {local_runner_tag(version) if airflow_version else 'amazon/mwaa-local:X_Y'}), "
+        "or pass --image with an image you have."
+    )
+
+
+def pick_image(
+    client: Any, airflow_version: str | None, *, explicit: str | None = None,
+    configured: str | None = None,
+) -> str:
+    """--image, else the configured image, else mwaadeps' runner, else the local-runner tag."""
+    for tag, what in ((explicit, "--image"), (configured, "runner-image in the settings")):
+        if tag:
+            if not _image_exists(client, tag):
+                raise DockerError(
+                    f"Image {tag} (from {what}) is not in the local Docker engine.",
+                    hint=_how_to_get(airflow_version),
+                )
+            return tag
+    if not airflow_version:
+        raise DockerError(
+            "No runner image given and no Airflow version to choose one by.",
+            hint="Pass --image, or --airflow-version (or build a bundle with a manifest.json).",
+        )
+    candidates = [f"{RUNNER_REPO}:{airflow_version}", local_runner_tag(airflow_version)]
+    for tag in candidates:
+        if _image_exists(client, tag):
+            return tag
+    raise DockerError(
+        f"No runner image for Airflow {airflow_version}: neither {' nor '.join(candidates)} "
+        "is in the local Docker engine.",
+        hint=_how_to_get(airflow_version),
+    )
+
+
+# -- the bundle ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bundle:
+    """The files of a dist/ directory that test-local places in the container."""
+
+    requirements: bytes
+    plugins_zip: bytes | None
+    startup: bytes | None
+    manifest: dict[str, Any] | None
+
+    @property
+    def airflow_version(self) -> str | None:
+        target = (self.manifest or {}).get("target") or {}
+        value = target.get("airflow_version")
+        return str(value) if value else None
+
+    def constraints_text(self) -> str | None:
+        """The constraints.txt shipped at the root of plugins.zip, if any."""
+        if not self.plugins_zip:
+            return None
+        name = ((self.manifest or {}).get("constraints") or {}).get("file") or "constraints.txt"
+        with zipfile.ZipFile(io.BytesIO(self.plugins_zip)) as zf:
+            if name in zf.namelist():
+                return zf.read(name).decode("utf-8", "replace")
+        return None
+
+
+def read_bundle(dist_dir: Path) -> Bundle:
+    """Read dist/: requirements.txt (required), plugins.zip, startup.sh, manifest.json."""
+    dist_dir = Path(dist_dir)
+    req = dist_dir / "requirements.txt"
+    if not req.is_file():
+        raise BundleError(
+            f"{dist_dir} has no requirements.txt: it is not a bundle.",
+            hint="Run `mwaadeps build` first, or pass --dist with the bundle's folder.",
+        )
+    plugins = dist_dir / "plugins.zip"
+    plugins_bytes = plugins.read_bytes() if plugins.is_file() else None
+    if plugins_bytes is not None and not zipfile.is_zipfile(io.BytesIO(plugins_bytes)):
+        raise BundleError(f"{plugins} is not a zip file.", hint="Rebuild the bundle.")
+    startup = dist_dir / "startup.sh"
+    manifest_path = dist_dir / "manifest.json"
+    manifest = None
+    if manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BundleError(f"{manifest_path} is not valid JSON ({exc}).",
+                              hint="Rebuild the bundle.") from None  # fmt: skip
+    return Bundle(
+        requirements=req.read_bytes(),
+        plugins_zip=plugins_bytes,
+        startup=startup.read_bytes() if startup.is_file() else None,
+        manifest=manifest if isinstance(manifest, dict) else None,
+    )
+
+
+def essential_constraints_for(bundle: Bundle, python_version: str | None = None) -> str | None:
+    """MWAA's essential pins derived from the bundle's constraints and target, if it has them."""
+    from .constraints import parse_constraints
+    from .targets import resolve_target
+
+    text = bundle.constraints_text()
+    target = (bundle.manifest or {}).get("target") or {}
+    version = bundle.airflow_version
+    if not text or not version:
+        return None
+    known_python = target.get("python_version") if not target.get("known", True) else None
+    try:
+        resolved = resolve_target(version, python_version or known_python)
+        return parse_constraints(text, resolved, "plugins.zip:constraints.txt").essential_text()
+    except Exception:  # an unusable constraints file: pip will say more
+        return None
+
+
+def _add_file(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = mode
+    info.mtime = int(time.time())
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _add_dir(tar: tarfile.TarFile, name: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    info.mtime = int(time.time())
+    tar.addfile(info)
+
+
+def _home_archive(bundle: Bundle, dags: Path | None) -> bytes:
+    """A tar of what goes under AIRFLOW_HOME: plugins/, requirements/, startup/, dags/."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for sub in ("plugins", "requirements", "startup", "dags"):
+            _add_dir(tar, sub)
+        _add_file(tar, "requirements/requirements.txt", bundle.requirements)
+        if bundle.startup is not None:
+            _add_file(tar, "startup/startup.sh", bundle.startup, 0o755)
+        if bundle.plugins_zip:
+            with zipfile.ZipFile(io.BytesIO(bundle.plugins_zip)) as zf:
+                for item in zf.infolist():
+                    parts = [p for p in item.filename.split("/") if p not in ("", ".")]
+                    if not parts or ".." in parts:
+                        continue
+                    name = "plugins/" + "/".join(parts)
+                    if item.is_dir():
+                        _add_dir(tar, name)
+                    else:
+                        _add_file(tar, name, zf.read(item), 0o755)
+        if dags is not None:
+            for path in sorted(Path(dags).rglob("*")):
+                rel = path.relative_to(dags).as_posix()
+                if "__pycache__" in rel.split("/"):
+                    continue
+                if path.is_dir():
+                    _add_dir(tar, f"dags/{rel}")
+                elif path.is_file():
+                    _add_file(tar, f"dags/{rel}", path.read_bytes())
+    return buf.getvalue()
+
+
+def _work_archive(config: dict[str, Any], files: dict[str, str]) -> bytes:
+    """A tar of /tmp/mwaadeps: the in-container script, its config, constraints files."""
+    script = resources.files("mwaadeps").joinpath("data/mwaa_check.py").read_bytes()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        _add_dir(tar, "mwaadeps")
+        _add_file(tar, "mwaadeps/mwaa_check.py", script, 0o755)
+        _add_file(tar, "mwaadeps/config.json", json.dumps(config).encode())
+        for name, text in files.items():
+            _add_file(tar, f"mwaadeps/{name}", text.encode())
+    return buf.getvalue()
+
+
+# -- the run ------------------------------------------------------------------------------
+def offline_reason(requirements: str, pip_lines: list[str]) -> str | None:
+    """Why pip failed for want of a network, when that is what happened."""
+    text = "\n".join(pip_lines)
+    offline = any(sign in text for sign in _OFFLINE_SIGNS)
+    no_index = any(ln.strip().startswith("--no-index") for ln in requirements.splitlines())
+    if offline or (not no_index and "No matching distribution found" in text):
+        return (
+            "The container has no network (what a PRIVATE_ONLY MWAA environment without NAT "
+            "sees), and requirements.txt needs a package index"
+            + ("" if no_index else " (it has no --no-index)")
+            + ". Bundle the wheels in plugins.zip and install with `--no-index` and "
+            f"`--find-links {AIRFLOW_HOME}/plugins` (`mwaadeps build` does this), or rerun "
+            "with --network if the environment really has internet access."
+        )
+    return None
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for raw in complete:
+            yield raw.decode("utf-8", "replace").rstrip("\r")
+    if pending:
+        yield pending.decode("utf-8", "replace").rstrip("\r")
+
+
+class _Collector:
+    """Turns the container's output into steps, streaming plain lines to the reporter."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.steps: list[StepResult] = []
+        self.result: dict[str, Any] | None = None
+        self.current: str | None = None
+        self.pip_output: list[str] = []
+        self.tail: list[str] = []
+
+    def feed(self, line: str) -> None:
+        if line.startswith(MARKER):
+            try:
+                event = json.loads(line[len(MARKER):])
+            except ValueError:
+                event = None
+            if isinstance(event, dict):
+                self._event(event)
+                return
+        self.reporter.log(line)
+        self.tail = [*self.tail[-39:], line]
+        if self.current == "pip install":
+            self.pip_output.append(line)
+
+    def _event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "step_start":
+            self.current = str(event.get("name"))
+            self.reporter.step(f"{self.current}…")
+        elif kind == "step_end":
+            self.steps.append(StepResult(str(event["name"]), bool(event["ok"]),
+                                         float(event["seconds"]), str(event["message"])))  # fmt: skip
+            self.current = None
+        elif kind == "result":
+            self.result = event
+
+
+def run_bundle(
+    dist_dir: Path,
+    *,
+    image: str,
+    dags: Path | None = None,
+    network: bool = False,
+    reporter: Reporter | None = None,
+    essential_constraints: str | None = None,
+    startup_timeout: float = STARTUP_TIMEOUT_S,
+    pip_timeout: float = PIP_TIMEOUT_S,
+    dag_timeout: float = DAG_TIMEOUT_S,
+    labels: dict[str, str] | None = None,
+    client: Any = None,
+) -> LocalTestReport:
+    """Run the bundle in dist_dir in ``image`` as MWAA would; the container is always removed.
+
+    ``essential_constraints`` is MWAA's non-overridable pins as a constraints file's text;
+    by default it is derived from the bundle's constraints.txt and manifest target.
+    """
+    from docker.errors import APIError, DockerException, ImageNotFound
+
+    reporter = reporter or NullReporter()
+    bundle = read_bundle(dist_dir)
+    if dags is not None and not Path(dags).is_dir():
+        raise BundleError(f"DAGs folder {dags} does not exist.", hint="Pass --dags with a folder.")
+    client = client or docker_client()
+    essential = essential_constraints or essential_constraints_for(bundle)
+    if essential is None:
+        reporter.warn("No essential constraints (the bundle has no constraints.txt or "
+                      "manifest target): pip runs without MWAA's non-overridable pins.")  # fmt: skip
+    files: dict[str, str] = {}
+    config: dict[str, Any] = {
+        "startup_timeout": startup_timeout, "pip_timeout": pip_timeout,
+        "dag_timeout": dag_timeout, "have_manifest": bundle.manifest is not None,
+        "pinned": (bundle.manifest or {}).get("pinned") or {},
+    }  # fmt: skip
+    if essential:
+        files["mwaa_essential_constraints.txt"] = essential
+        config["essential_constraints"] = f"{WORK}/mwaa_essential_constraints.txt"
+    default = bundle.constraints_text()
+    if default:
+        files["bundle_constraints.txt"] = default
+        config["default_constraints"] = f"{WORK}/bundle_constraints.txt"
+    run_id = uuid.uuid4().hex[:12]
+    ncpu = int((client.info() or {}).get("NCPU") or 1)
+    reporter.step(f"Starting {image} ({'network' if network else 'no network'})")
+    try:
+        container = client.containers.create(
+            image,
+            entrypoint=["python3", f"{WORK}/mwaa_check.py", f"{WORK}/config.json"],
+            command=[],
+            user="0",
+            working_dir=AIRFLOW_HOME,
+            network_mode=None if network else "none",
+            mem_limit=MEM_LIMIT,
+            nano_cpus=min(ncpu, 2) * 1_000_000_000,
+            pids_limit=4096,
+            environment={"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"},
+            labels={LABEL: "1", f"{LABEL}.run": run_id, **(labels or {})},
+            detach=True,
+        )
+    except ImageNotFound:
+        raise DockerError(f"Image {image} is not in the local Docker engine.",
+                          hint=_how_to_get(bundle.airflow_version)) from None  # fmt: skip
+    except APIError as exc:
+        raise DockerError(f"Cannot create a container from {image}: {exc.explanation or exc}.",
+                          hint="Check the image and the engine (docker info).") from None  # fmt: skip
+    collector = _Collector(reporter)
+    budget = startup_timeout + pip_timeout + dag_timeout + 600.0
+    killed = threading.Event()
+
+    def watchdog() -> None:
+        killed.set()
+        try:
+            container.kill()
+        except DockerException:
+            pass
+
+    timer = threading.Timer(budget, watchdog)
+    timer.daemon = True
+    try:
+        container.put_archive(AIRFLOW_HOME, _home_archive(bundle, dags))
+        container.put_archive("/tmp", _work_archive(config, files))
+        container.start()
+        timer.start()
+        for line in _lines(container.logs(stream=True, follow=True)):
+            collector.feed(line)
+        exit_code = int(container.wait().get("StatusCode", -1))
+    except APIError as exc:
+        raise DockerError(f"The runner container from {image} failed: {exc.explanation or exc}.",
+                          hint="Check the image (it needs python3 and an airflow user).") from None  # fmt: skip
+    finally:
+        timer.cancel()
+        try:
+            container.remove(force=True)
+        except DockerException:
+            pass
+    steps = list(collector.steps)
+    if killed.is_set():
+        steps.append(StepResult("timeout", False, budget,
+                                f"The run exceeded {budget:g} s and the container was killed."))  # fmt: skip
+    elif collector.result is None:
+        detail = "\n".join(collector.tail[-15:])
+        raise DockerError(
+            f"The check script did not finish in {image} (exit {exit_code}).\n{detail}".strip(),
+            hint="The image needs python3 (3.7+) and an 'airflow' user; use a runner image "
+            "(`mwaadeps runner build`) or aws-mwaa-local-runner.",
+        )
+    if not network:
+        steps = [_explain_offline(s, bundle, collector.pip_output) for s in steps]
+    result = collector.result or {}
+    return LocalTestReport(
+        ok=bool(steps) and all(s.ok for s in steps),
+        image=image,
+        steps=tuple(steps),
+        installed=dict(result.get("installed") or {}),
+        dag_import_errors=dict(result.get("dag_import_errors") or {}),
+        pip_output=collector.pip_output,
+        network=network,
+    )
+
+
+def _explain_offline(step: StepResult, bundle: Bundle, pip_lines: list[str]) -> StepResult:
+    if step.name != "pip install" or step.ok:
+        return step
+    reason = offline_reason(bundle.requirements.decode("utf-8", "replace"), pip_lines)
+    if reason is None:
+        return step
+    return StepResult(step.name, step.ok, step.seconds, f"{step.message}\n{reason}")
+
+
+def leftover_containers(client: Any) -> list[str]:
+    """Ids of containers test-local started that still exist (there should be none)."""
+    return [c.id for c in client.containers.list(all=True, filters={"label": LABEL})]
