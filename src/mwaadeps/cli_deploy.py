@@ -57,13 +57,17 @@ def _options(settings: Any, *, dry_run: bool, wait: bool | None, worker: str | N
     )
 
 
+def _short(version: str | None) -> str:
+    return "-" if not version else (version if len(version) <= 12 else version[:10] + "…")
+
+
 def _render_plan(result: Any) -> None:
     from . import ui
 
     rows = []
     for p in result.plan:
-        old = p.old_version or "-"
-        new = p.new_version or ("(new)" if p.changes else old)
+        old = _short(p.old_version)
+        new = _short(p.new_version) if p.new_version else ("(new)" if p.changes else old)
         rows.append([p.artifact, p.action, ui.human_size(p.size) if p.size is not None else "-",
                      f"{old} -> {new}" if p.changes else old,
                      (p.sha256 or "")[:12], p.key])
@@ -229,7 +233,7 @@ def register(app: typer.Typer) -> None:
             if last.get("Error"):
                 ui.warn(f"{last['Error'].get('ErrorCode')}: {last['Error'].get('ErrorMessage')}")
         ui.table(None, ["artifact", "key", "version", "sha256", "local build"],
-                 [[a.artifact, a.key or "-", a.version or "-", (a.sha256 or "")[:12], a.state]
+                 [[a.artifact, a.key or "-", _short(a.version), (a.sha256 or "")[:12], a.state]
                   for a in report.artifacts])
         if report.last_record:
             rec = report.last_record

@@ -636,7 +636,12 @@ def upload_file(aws: Aws, bucket: str, key: str, path: Path, sha: str, kms_key: 
     with translate(f"upload {path.name} to {where}", where, aws):
         if size <= options.multipart_threshold:
             response = aws.s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(),
-                                         ChecksumSHA256=_b64(sha), **extra)
+                                         ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(sha),
+                                         **extra)
+            stored = response.get("ChecksumSHA256")
+            if stored and stored != _b64(sha):
+                raise AwsError(f"S3 stored {where} with another SHA256 than the file's.",
+                               hint="Retry the deploy; if it persists, check the network.")
         else:
             response = _multipart(aws, bucket, key, path, extra, options.part_size, rep)
     version = response.get("VersionId")
