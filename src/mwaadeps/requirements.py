@@ -285,7 +285,7 @@ def _url_problem(url: str, origin: Origin, shown: str) -> Problem:
     )  # fmt: skip
 
 
-def _syntax_hint(text: str, detail: str) -> str:
+def _syntax_hint(text: str) -> str:
     match = re.match(r"^([A-Za-z0-9._\[\],-]+\s*===?\s*)(\d+(?:\.\d+)*)\S+$", text)
     if match:
         return f"Did you mean {match.group(1).replace(' ', '')}{match.group(2)}? "
@@ -506,7 +506,7 @@ class _Parser:
             detail = str(exc).splitlines()[0] if str(exc) else "invalid requirement"
             self.problem(
                 "error", "syntax", origin, f"{shown} is not a valid requirement: {detail}.",
-                _syntax_hint(args, detail) + "See PEP 508 / pip's requirement specifiers.",
+                _syntax_hint(args) + "See PEP 508 / pip's requirement specifiers.",
             )  # fmt: skip
             return
         if any(not spec.version for spec in requirement.specifier):
