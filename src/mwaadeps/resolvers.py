@@ -99,7 +99,7 @@ def _run_uv(args: list[str], job: ResolveJob, what: str) -> str:
         ) from None
     if proc.returncode != 0:
         raise ResolutionError(
-            f"{what} failed:\n" + explain_uv_error(proc.stderr, job.secrets),
+            f"{what}:\n" + explain_uv_error(proc.stderr, job.secrets),
             hint="Loosen or change the requirement named above, or pin the version the Airflow "
             "constraints allow (`mwaadeps check` lists conflicts line by line).",
         )
@@ -113,9 +113,11 @@ def explain_uv_error(stderr: str, secrets: tuple[str, ...] = ()) -> str:
     text = text.replace("base.in", "MWAA's base install").replace("user.in", "your requirements")
     text = text.replace("constraints.txt", "the Airflow constraints")
     text = text.replace("essential.txt", "MWAA's essential pins")
-    lines = [
-        ln.rstrip() for ln in text.splitlines() if ln.strip() and not ln.startswith("warning:")
-    ]
+    lines = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("warning:") or "No solution found" in line:
+            continue
+        lines.append("  " + re.sub(r"^\s*(cause:|error:|╰─▶|×)\s*", "", line).rstrip())
     return redact_text("\n".join(lines[:40]), secrets)
 
 
@@ -202,8 +204,12 @@ class UvResolver(Resolver):
             pylock_args = ["pip", "compile", *inputs, *common, "--format", "pylock.toml"]
             graph_args = ["pip", "compile", *inputs, *common, "--annotation-style", "line"]
             with ThreadPoolExecutor(2) as pool:
-                lock_f = pool.submit(_run_uv, pylock_args, job, "Resolving with uv")
-                graph_f = pool.submit(_run_uv, graph_args, job, "Resolving with uv")
+                what = (
+                    f"The requirements cannot be resolved for MWAA {job.target.airflow_version} "
+                    f"(Python {job.target.python_version}, Linux x86_64)"
+                )
+                lock_f = pool.submit(_run_uv, pylock_args, job, what)
+                graph_f = pool.submit(_run_uv, graph_args, job, what)
                 pylock_text, graph_text = lock_f.result(), graph_f.result()
         return merge(parse_pylock(pylock_text), parse_annotated(graph_text), job)
 
