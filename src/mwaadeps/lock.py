@@ -62,7 +62,7 @@ def gather_inputs(
 ) -> LockInputs:
     """Parse and check requirements.txt; the user's side of the resolution."""
     from .check import check_requirements
-    from .requirements import parse_requirements
+    from .requirements import expand_env_vars, parse_requirements
 
     reporter = reporter or NullReporter()
     target = settings.target
@@ -99,11 +99,9 @@ def gather_inputs(
     index_urls: list[str] = settings.index.resolved_urls(settings.env) if settings.index else []
     find_links: list[str] = []
     extra_constraints: list[str] = []
-    import os.path as osp
-
     for opt in parsed.options:
         value = opt.value or ""
-        expanded = osp.expandvars(value)
+        expanded = expand_env_vars(value, settings.env)
         if opt.name in ("--index-url", "-i"):
             index_urls.insert(0, expanded)
         elif opt.name == "--extra-index-url":
