@@ -7,6 +7,7 @@ startup script, pip as MWAA runs it, then the checks. The container is always re
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -36,9 +37,13 @@ DAG_TIMEOUT_S = 300.0
 MEM_LIMIT = "4g"
 
 _OFFLINE_SIGNS = (
-    "Failed to establish a new connection", "NewConnectionError", "Temporary failure in name "
-    "resolution", "Network is unreachable", "Name or service not known", "Could not fetch URL",
-)  # fmt: skip
+    "Failed to establish a new connection",
+    "NewConnectionError",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "Name or service not known",
+    "Could not fetch URL",
+)
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,13 @@ class LocalTestReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The --json payload."""
-        return {"ok": self.ok, "image": self.image, "steps": [s.to_dict() for s in self.steps],
-                "installed": dict(self.installed),
-                "dag_import_errors": dict(self.dag_import_errors)}  # fmt: skip
+        return {
+            "ok": self.ok,
+            "image": self.image,
+            "steps": [s.to_dict() for s in self.steps],
+            "installed": dict(self.installed),
+            "dag_import_errors": dict(self.dag_import_errors),
+        }
 
 
 # -- the engine and the image --------------------------------------------------------------
@@ -113,16 +122,20 @@ def _image_exists(client: Any, tag: str) -> bool:
 
 def _how_to_get(airflow_version: str | None) -> str:
     version = airflow_version or "<version>"
+    tag = local_runner_tag(airflow_version) if airflow_version else "amazon/mwaa-local:X_Y"
     return (
         f"Build one with `mwaadeps runner build --airflow-version {version}` (no other "
         f"repository needed), or build aws-mwaa-local-runner for that version (its "
-        f"`./mwaa-local-env build-image` tags {local_runner_tag(version) if airflow_version else 'amazon/mwaa-local:X_Y'}), "
+        f"`./mwaa-local-env build-image` tags {tag}), "
         "or pass --image with an image you have."
     )
 
 
 def pick_image(
-    client: Any, airflow_version: str | None, *, explicit: str | None = None,
+    client: Any,
+    airflow_version: str | None,
+    *,
+    explicit: str | None = None,
     configured: str | None = None,
 ) -> str:
     """--image, else the configured image, else mwaadeps' runner, else the local-runner tag."""
@@ -197,8 +210,9 @@ def read_bundle(dist_dir: Path) -> Bundle:
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise BundleError(f"{manifest_path} is not valid JSON ({exc}).",
-                              hint="Rebuild the bundle.") from None  # fmt: skip
+            raise BundleError(
+                f"{manifest_path} is not valid JSON ({exc}).", hint="Rebuild the bundle."
+            ) from None
     return Bundle(
         requirements=req.read_bytes(),
         plugins_zip=plugins_bytes,
@@ -329,7 +343,7 @@ class _Collector:
     def feed(self, line: str) -> None:
         if line.startswith(MARKER):
             try:
-                event = json.loads(line[len(MARKER):])
+                event = json.loads(line[len(MARKER) :])
             except ValueError:
                 event = None
             if isinstance(event, dict):
@@ -346,8 +360,14 @@ class _Collector:
             self.current = str(event.get("name"))
             self.reporter.step(f"{self.current}…")
         elif kind == "step_end":
-            self.steps.append(StepResult(str(event["name"]), bool(event["ok"]),
-                                         float(event["seconds"]), str(event["message"])))  # fmt: skip
+            self.steps.append(
+                StepResult(
+                    str(event["name"]),
+                    bool(event["ok"]),
+                    float(event["seconds"]),
+                    str(event["message"]),
+                )
+            )
             self.current = None
         elif kind == "result":
             self.result = event
@@ -381,14 +401,18 @@ def run_bundle(
     client = client or docker_client()
     essential = essential_constraints or essential_constraints_for(bundle)
     if essential is None:
-        reporter.warn("No essential constraints (the bundle has no constraints.txt or "
-                      "manifest target): pip runs without MWAA's non-overridable pins.")  # fmt: skip
+        reporter.warn(
+            "No essential constraints (the bundle has no constraints.txt or "
+            "manifest target): pip runs without MWAA's non-overridable pins."
+        )
     files: dict[str, str] = {}
     config: dict[str, Any] = {
-        "startup_timeout": startup_timeout, "pip_timeout": pip_timeout,
-        "dag_timeout": dag_timeout, "have_manifest": bundle.manifest is not None,
+        "startup_timeout": startup_timeout,
+        "pip_timeout": pip_timeout,
+        "dag_timeout": dag_timeout,
+        "have_manifest": bundle.manifest is not None,
         "pinned": (bundle.manifest or {}).get("pinned") or {},
-    }  # fmt: skip
+    }
     if essential:
         files["mwaa_essential_constraints.txt"] = essential
         config["essential_constraints"] = f"{WORK}/mwaa_essential_constraints.txt"
@@ -410,26 +434,33 @@ def run_bundle(
             mem_limit=MEM_LIMIT,
             nano_cpus=min(ncpu, 2) * 1_000_000_000,
             pids_limit=4096,
-            environment={"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"},
+            # pip's self version check only waits on the (absent) network; it installs nothing.
+            environment={
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            },
             labels={LABEL: "1", f"{LABEL}.run": run_id, **(labels or {})},
             detach=True,
         )
     except ImageNotFound:
-        raise DockerError(f"Image {image} is not in the local Docker engine.",
-                          hint=_how_to_get(bundle.airflow_version)) from None  # fmt: skip
+        raise DockerError(
+            f"Image {image} is not in the local Docker engine.",
+            hint=_how_to_get(bundle.airflow_version),
+        ) from None
     except APIError as exc:
-        raise DockerError(f"Cannot create a container from {image}: {exc.explanation or exc}.",
-                          hint="Check the image and the engine (docker info).") from None  # fmt: skip
+        raise DockerError(
+            f"Cannot create a container from {image}: {exc.explanation or exc}.",
+            hint="Check the image and the engine (docker info).",
+        ) from None
     collector = _Collector(reporter)
     budget = startup_timeout + pip_timeout + dag_timeout + 600.0
     killed = threading.Event()
 
     def watchdog() -> None:
         killed.set()
-        try:
+        with contextlib.suppress(DockerException):
             container.kill()
-        except DockerException:
-            pass
 
     timer = threading.Timer(budget, watchdog)
     timer.daemon = True
@@ -442,18 +473,24 @@ def run_bundle(
             collector.feed(line)
         exit_code = int(container.wait().get("StatusCode", -1))
     except APIError as exc:
-        raise DockerError(f"The runner container from {image} failed: {exc.explanation or exc}.",
-                          hint="Check the image (it needs python3 and an airflow user).") from None  # fmt: skip
+        raise DockerError(
+            f"The runner container from {image} failed: {exc.explanation or exc}.",
+            hint="Check the image (it needs python3 and an airflow user).",
+        ) from None
     finally:
         timer.cancel()
-        try:
+        with contextlib.suppress(DockerException):
             container.remove(force=True)
-        except DockerException:
-            pass
     steps = list(collector.steps)
     if killed.is_set():
-        steps.append(StepResult("timeout", False, budget,
-                                f"The run exceeded {budget:g} s and the container was killed."))  # fmt: skip
+        steps.append(
+            StepResult(
+                "timeout",
+                False,
+                budget,
+                f"The run exceeded {budget:g} s and the container was killed.",
+            )
+        )
     elif collector.result is None:
         detail = "\n".join(collector.tail[-15:])
         raise DockerError(

@@ -170,8 +170,9 @@ def _fetch_pip(settings: Settings, version: str, reporter: Reporter) -> Path:
     proc = subprocess.run(cmd, env=clean_env(), capture_output=True, text=True, check=False)
     found = sorted(dest.glob(f"pip-{version}-*.whl"))
     if proc.returncode != 0 or not found:
+        last = (proc.stderr.strip().splitlines() or [""])[-1]
         raise DownloadError(
-            f"Cannot download pip {version}: {proc.stderr.strip().splitlines()[-1:] or proc.returncode}.",
+            f"Cannot download pip {version}: {last or f'exit {proc.returncode}'}.",
             hint="Check access to the package index (mwaadeps ignores the host's pip config).",
         )
     return found[0]

@@ -9,6 +9,7 @@ aws-mwaa-local-runner, amazon-mwaa-docker-images).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -85,8 +86,14 @@ class Outcome:
         self.timed_out = timed_out
 
 
-def run_as(user: Airflow, cmd: list[str], timeout: float, *, stream: bool = True,
-           env: dict[str, str] | None = None) -> Outcome:
+def run_as(
+    user: Airflow,
+    cmd: list[str],
+    timeout: float,
+    *,
+    stream: bool = True,
+    env: dict[str, str] | None = None,
+) -> Outcome:
     """Run cmd as airflow, echoing its output; kill its process group after timeout."""
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -126,10 +133,8 @@ def run_as(user: Airflow, cmd: list[str], timeout: float, *, stream: bool = True
         timer.cancel()
     if timed_out[0]:
         # The group may still hold the pipe open; make sure nothing survives.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return Outcome(proc.returncode, lines, timed_out[0])
 
 
@@ -153,7 +158,7 @@ class Runner:
         try:
             ok, message = func()
         except Exception as exc:  # a bug or a broken image: report, keep going
-            ok, message = False, "%s: %s" % (type(exc).__name__, exc)
+            ok, message = False, f"{type(exc).__name__}: {exc}"
         emit("step_end", name=name, ok=bool(ok), seconds=round(time.monotonic() - started, 2),
              message=message)  # fmt: skip
         return bool(ok)
@@ -186,13 +191,15 @@ class Runner:
         wrapper = 'source "$1"; rc=$?; env -0 > "$2"; exit $rc'
         out = run_as(self.user, ["/bin/bash", "-c", wrapper, "startup", script, env_file], timeout)
         if out.timed_out:
-            return False, ("startup.sh was killed after %g s (MWAA kills the startup script "
-                           "after 5 minutes)\n%s" % (timeout, tail(out.lines, 5))).strip()
+            return False, (
+                f"startup.sh was killed after {timeout:g} s (MWAA kills the startup script "
+                f"after 5 minutes)\n{tail(out.lines, 5)}"
+            ).strip()
         if out.code != 0:
-            return False, ("startup.sh exited with code %s\n%s" % (out.code, tail(out.lines, 10))).strip()
+            return False, (f"startup.sh exited with code {out.code}\n{tail(out.lines, 10)}").strip()
         exported = self._read_env(env_file)
         self.user.env.update(exported)
-        note = " (exports %s)" % ", ".join(sorted(exported)) if exported else ""
+        note = " (exports " + ", ".join(sorted(exported)) + ")" if exported else ""
         return True, "startup.sh exited 0" + note
 
     def _read_env(self, path: str) -> dict[str, str]:
@@ -224,7 +231,7 @@ class Runner:
         with open(req, "rb") as fh:
             text = fh.read().decode("utf-8", "replace")
         pip = ["pip3"] if _which("pip3", self.user.env["PATH"]) else ["python3", "-m", "pip"]
-        cmd = pip + ["install"]
+        cmd = [*pip, "install"]
         essential = self.config.get("essential_constraints")
         if essential and os.path.isfile(essential):
             cmd += ["--constraint", essential]
@@ -238,7 +245,7 @@ class Runner:
         timeout = float(self.config["pip_timeout"])
         out = run_as(self.user, cmd, timeout)
         if out.timed_out:
-            return False, "pip was killed after %g s (MWAA kills pip after 9 minutes)" % timeout
+            return False, f"pip was killed after {timeout:g} s (MWAA kills pip after 9 minutes)"
         if out.code != 0:
             errors = [ln for ln in out.lines if ln.startswith("ERROR:")]
             return False, "\n".join(errors) if errors else tail(out.lines)
@@ -246,14 +253,14 @@ class Runner:
 
     def probe(self, kind: str, *args: str, timeout: float = 300.0) -> Any:
         """Run this script's probe mode as airflow; its last stdout line is JSON."""
-        cmd = ["python3", os.path.abspath(__file__), "--probe", kind] + list(args)
+        cmd = ["python3", os.path.abspath(__file__), "--probe", kind, *list(args)]
         out = run_as(self.user, cmd, timeout, stream=False, env=self.probe_env())
         for line in reversed(out.lines):
             if line.startswith(MARKER):
-                return json.loads(line[len(MARKER):])
+                return json.loads(line[len(MARKER) :])
         if out.timed_out:
-            raise RuntimeError("%s check was killed after %g s" % (kind, timeout))
-        raise RuntimeError("%s check failed (exit %s)\n%s" % (kind, out.code, tail(out.lines)))
+            raise RuntimeError(f"{kind} check was killed after {timeout:g} s")
+        raise RuntimeError(f"{kind} check failed (exit {out.code})\n{tail(out.lines)}")
 
     def probe_env(self) -> dict[str, str]:
         env = dict(self.user.env)
@@ -276,17 +283,17 @@ class Runner:
         self.result["installed"] = found
         pinned = {canon(k): v for k, v in (self.config.get("pinned") or {}).items()}
         if not self.config.get("have_manifest"):
-            return True, "no manifest.json: pinned versions not checked (%d installed)" % len(found)
+            return True, f"no manifest.json: pinned versions not checked ({len(found)} installed)"
         bad = []
         for name, want in sorted(pinned.items()):
             have = found.get(name)
             if have is None:
-                bad.append("%s: not installed (manifest pins %s)" % (name, want))
+                bad.append(f"{name}: not installed (manifest pins {want})")
             elif have != want:
-                bad.append("%s: %s installed, manifest pins %s" % (name, have, want))
+                bad.append(f"{name}: {have} installed, manifest pins {want}")
         if bad:
             return False, "\n".join(bad)
-        return True, "%d pinned distributions installed at their versions" % len(pinned)
+        return True, f"{len(pinned)} pinned distributions installed at their versions"
 
     def imports(self) -> tuple[bool, str]:
         req = AIRFLOW_HOME + "/requirements/requirements.txt"
@@ -294,10 +301,10 @@ class Runner:
         if not names:
             return True, "no top-level requirements"
         report: dict[str, Any] = self.probe("imports", *names)
-        bad = ["%s: %s" % (name, err) for name, err in sorted(report["errors"].items())]
+        bad = [f"{name}: {err}" for name, err in sorted(report["errors"].items())]
         if bad:
             return False, "\n".join(bad)
-        return True, "%d modules of %d requirements import" % (report["modules"], len(names))
+        return True, f"{report['modules']} modules of {len(names)} requirements import"
 
     def pip_check(self) -> tuple[bool, str]:
         out = run_as(self.user, ["python3", "-m", "pip", "check"], 300.0)
@@ -314,11 +321,11 @@ class Runner:
         if skipped:
             note = "\nMWAA's safe mode would not parse: " + ", ".join(skipped)
         if errors:
-            lines = ["%s: %s" % (f, e.strip().splitlines()[-1] if e.strip() else e)
+            lines = [f"{f}: {e.strip().splitlines()[-1] if e.strip() else e}"
                      for f, e in sorted(errors.items())]  # fmt: skip
             return False, "\n".join(lines) + note
-        return True, "Airflow %s loaded %d DAGs from %d files%s" % (
-            report["airflow"], report["dags"], report["files"], note)
+        dags, files = report["dags"], report["files"]
+        return True, f"Airflow {report['airflow']} loaded {dags} DAGs from {files} files{note}"
 
     def run(self) -> int:
         self.prepare()
@@ -412,9 +419,9 @@ def probe_imports(names: list[str]) -> Any:
             count += 1
             try:
                 importlib.import_module(module)
-            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+            except BaseException as exc:
                 last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                errors[name] = "import %s failed: %s" % (module, last)
+                errors[name] = f"import {module} failed: {last}"
                 break
     return {"errors": errors, "modules": count}
 

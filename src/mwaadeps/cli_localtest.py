@@ -1,0 +1,132 @@
+"""test-local / runner build commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import cli, ui
+
+runner_app = typer.Typer(
+    name="runner",
+    help="The MWAA-like runner image test-local uses.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def _essential_text(settings: object, bundle: object) -> str | None:
+    """MWAA's essential pins: from the bundle, else from the configured constraints."""
+    from .config import Settings
+    from .constraints import load_constraints
+    from .errors import MwaadepsError
+    from .localtest import Bundle, essential_constraints_for
+
+    assert isinstance(settings, Settings) and isinstance(bundle, Bundle)
+    text = essential_constraints_for(bundle, settings.python_version)
+    if text is None and settings.airflow_version:
+        try:
+            text = load_constraints(settings).essential_text()
+        except MwaadepsError as exc:
+            ui.warn(f"No essential constraints: {exc.message}")
+    return text
+
+
+def local_test_command(
+    dist: Annotated[
+        Path | None, typer.Option("--dist", help="The bundle folder (default: the out setting).")
+    ] = None,
+    dags: Annotated[
+        Path | None, typer.Option("--dags", help="DAGs folder to import (default: ./dags).")
+    ] = None,
+    image: Annotated[str | None, typer.Option("--image", help="Runner image to use.")] = None,
+    network: Annotated[
+        bool, typer.Option("--network", help="Give the container a network (default: none).")
+    ] = False,
+    airflow_version: cli.AirflowOpt = None,
+    json_out: cli.JsonOpt = False,
+    config: cli.ConfigOpt = None,
+) -> None:
+    """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
+    from .localtest import docker_client, pick_image, read_bundle, run_bundle
+
+    cli.set_json(json_out)
+    settings = cli.settings_from(
+        airflow_version=airflow_version, out=dist, dags=dags, config=config
+    )
+    bundle = read_bundle(settings.out_dir)
+    version = settings.airflow_version or bundle.airflow_version
+    client = docker_client()
+    tag = pick_image(client, version, explicit=image, configured=settings.runner_image)
+    essential = _essential_text(settings, bundle)
+    with ui.reporter(quiet=json_out) as rep:
+        report = run_bundle(
+            settings.out_dir,
+            image=tag,
+            dags=settings.dags,
+            network=network,
+            reporter=rep,
+            essential_constraints=essential,
+            client=client,
+        )
+    if json_out:
+        ui.print_json(report.to_dict())
+    else:
+        rows = [(s.name, "ok" if s.ok else "FAILED", f"{s.seconds:.1f}") for s in report.steps]
+        ui.table(f"test-local in {tag}", ["step", "result", "seconds"], rows)
+        for step in report.failed:
+            ui.info(f"\n{step.name} failed:\n{step.message}")
+        if report.ok:
+            ui.success(f"The bundle in {settings.out_dir} installs and loads as on MWAA.")
+        else:
+            names = ", ".join(s.name for s in report.failed)
+            ui.info(f"\n✘ test-local failed ({names}).")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@runner_app.command("build")
+def runner_build(
+    airflow_version: cli.AirflowOpt = None,
+    python_version: cli.PythonOpt = None,
+    constraints: cli.ConstraintsOpt = None,
+    base_image: Annotated[
+        str | None,
+        typer.Option("--base-image", help="Base image with the target's Python and pip."),
+    ] = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Image tag (default mwaadeps-runner:<airflow>).")
+    ] = None,
+    json_out: cli.JsonOpt = False,
+    config: cli.ConfigOpt = None,
+) -> None:
+    """Build the MWAA-like runner image for an Airflow version (no network in the build)."""
+    from .runner import build_runner_image
+
+    cli.set_json(json_out)
+    settings = cli.settings_from(
+        airflow_version=airflow_version,
+        python_version=python_version,
+        constraints=constraints,
+        config=config,
+    )
+    with ui.reporter(quiet=json_out) as rep:
+        image = build_runner_image(settings, base_image=base_image, tag=tag, reporter=rep)
+    if json_out:
+        ui.print_json({"ok": True, **image.to_dict()})
+    elif image.built:
+        ui.success(
+            f"Built {image.tag} ({image.image_id[7:19]}): Airflow {image.airflow_version}, "
+            f"Python {image.python_version}, pip {image.pip_version}, "
+            f"{image.wheels} wheels, from {image.base_image}."
+        )
+    else:
+        ui.success(f"{image.tag} is up to date ({image.image_id[7:19]}); nothing to build.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add test-local and the runner sub-app to the app."""
+    app.command("test-local")(local_test_command)
+    app.add_typer(runner_app, name="runner")
