@@ -110,6 +110,7 @@ class _Environment:
     outcome: dict[str, Any] = field(default_factory=dict)
     install: threading.Thread | None = None
     install_result: InstallOutcome | None = None
+    held: bool = False
 
 
 class MwaaEmulator:
@@ -133,11 +134,19 @@ class MwaaEmulator:
         self._envs: dict[tuple[str, str], _Environment] = {}
         self._lock = threading.RLock()
         self._flock = threading.Lock()
+        self._clients: dict[tuple[str, str, str], Any] = {}
         self._object_puts = 0
 
     # -- plumbing -------------------------------------------------------------------------
 
     def _client(self, service: str, region: str) -> Any:
+        key = (service, region, self.aws_endpoint or "")
+        with self._flock:
+            if key not in self._clients:
+                self._clients[key] = self._new_client(service, region)
+            return self._clients[key]
+
+    def _new_client(self, service: str, region: str) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -294,7 +303,8 @@ class MwaaEmulator:
         with self._lock:
             env = self._env(region, name)
             status = env.data["Status"]
-            if status in ("CREATING", "UPDATING") and not self.faults.stay_updating:
+            if status in ("CREATING", "UPDATING") and not (self.faults.stay_updating
+                                                           or env.held):
                 env.polls += 1
                 installing = env.install is not None and env.install.is_alive()
                 if env.polls >= self.update_polls and not installing:
@@ -336,7 +346,7 @@ class MwaaEmulator:
                 outcome["pip_fail"] = True
                 self.faults.pip_fail_next_update = False
             env.pending, env.outcome, env.polls = pending, outcome, 0
-            env.install, env.install_result = None, None
+            env.install, env.install_result, env.held = None, None, False
             env.data["Status"] = "UPDATING"
             env.data["LastUpdate"] = {
                 "Status": "PENDING",
@@ -568,6 +578,7 @@ class MwaaEmulator:
                                     "BadRequest")
                 found[0].data["Status"] = status
                 found[0].pending = None
+                found[0].held = status not in _UPDATABLE
                 return _respond(start_response, 200, {"Name": name, "Status": status})
         return _respond(start_response, 404, {"message": f"no control endpoint {path}"},
                         "NotFound")

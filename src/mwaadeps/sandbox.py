@@ -96,6 +96,7 @@ class Sandbox:
         self.emulator = MwaaEmulator(update_polls=update_polls, installer=installer)
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._clients: dict[tuple[str, str, str], Any] = {}
 
     @property
     def url(self) -> str:
@@ -195,6 +196,12 @@ class Sandbox:
 
     def client(self, service: str, region: str = DEFAULT_REGION) -> Any:
         """A boto3 client on the sandbox with dummy credentials."""
+        key = (service, region, self.url)
+        if key not in self._clients:
+            self._clients[key] = self._new_client(service, region)
+        return self._clients[key]
+
+    def _new_client(self, service: str, region: str) -> Any:
         import boto3
         from botocore.config import Config
 
