@@ -87,6 +87,11 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    """A bad option or argument: click's ClickException, whichever copy typer uses."""
+    return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the one boundary that turns errors into messages and exit codes."""
     from . import ui
@@ -113,12 +118,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         ui.err_console.print("Interrupted.")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors (click's, or typer's own copy) and the unexpected
+        if _is_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(int(getattr(exc, "exit_code", 2)))
         if _STATE["debug"]:
             raise
         ui.err_console.print(
