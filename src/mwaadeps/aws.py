@@ -49,7 +49,7 @@ class Aws:
 
             attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
             config = Config(
-                retries={"mode": "standard", "max_attempts": attempts},
+                retries={"mode": "standard", "total_max_attempts": attempts},
                 connect_timeout=10,
                 read_timeout=60,
                 inject_host_prefix=service != "mwaa",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .aws import Aws, connect, error_code, translate
+from .aws import Aws, connect, describe, error_code, translate
 from .errors import AwsError, BundleError, ConfigError, MwaadepsError, PreflightError
 from .progress import NullReporter, Reporter
 
@@ -405,6 +405,19 @@ def _manifest(dist: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _call(aws: Aws, action: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """fn(**kwargs); ClientErrors pass through for the caller, other botocore errors
+    (connection, credentials) become MwaadepsErrors."""
+    import botocore.exceptions as bx
+
+    try:
+        return fn(**kwargs)
+    except bx.ClientError:
+        raise
+    except bx.BotoCoreError as exc:
+        raise describe(exc, action, aws.env.name, aws.secrets()) from None
+
+
 # -- preflight ---------------------------------------------------------------------------------
 
 def get_environment(aws: Aws, name: str) -> dict[str, Any]:
@@ -412,7 +425,8 @@ def get_environment(aws: Aws, name: str) -> dict[str, Any]:
     import botocore.exceptions as bx
 
     try:
-        return dict(aws.mwaa.get_environment(Name=name)["Environment"])
+        return dict(_call(aws, f"read MWAA environment {name}", aws.mwaa.get_environment,
+                          Name=name)["Environment"])
     except bx.ClientError as exc:
         if error_code(exc) == "ResourceNotFoundException":
             raise PreflightError(
@@ -464,7 +478,8 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
     bucket = config.bucket
     rep.step(f"Preflight: bucket {bucket} (versioning, public access block)")
     try:
-        versioning = aws.s3.get_bucket_versioning(Bucket=bucket).get("Status") or "never enabled"
+        versioning = _call(aws, f"read bucket {bucket}", aws.s3.get_bucket_versioning,
+                           Bucket=bucket).get("Status") or "never enabled"
     except bx.ClientError as exc:
         if error_code(exc) in ("AccessDenied", "403"):
             yield f"Cannot read the versioning of bucket {bucket} (access denied); not checked."
@@ -482,7 +497,8 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
                  "--versioning-configuration Status=Enabled",
         )
     try:
-        block = aws.s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        block = _call(aws, f"read bucket {bucket}", aws.s3.get_public_access_block,
+                      Bucket=bucket)["PublicAccessBlockConfiguration"]
     except bx.ClientError as exc:
         code = error_code(exc)
         if code == "NoSuchPublicAccessBlockConfiguration":
@@ -505,7 +521,8 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
                      "IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
             )
     try:
-        location = aws.s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+        location = _call(aws, f"read bucket {bucket}", aws.s3.get_bucket_location,
+                         Bucket=bucket).get("LocationConstraint")
     except bx.ClientError:
         return
     region = location or "us-east-1"
@@ -524,7 +541,7 @@ def _check_key(aws: Aws, config: EnvironmentConfig, key: str, rep: Reporter) -> 
 
     rep.step(f"Preflight: KMS key {key}")
     try:
-        meta = aws.kms.describe_key(KeyId=key)["KeyMetadata"]
+        meta = _call(aws, f"describe KMS key {key}", aws.kms.describe_key, KeyId=key)["KeyMetadata"]
     except bx.ClientError as exc:
         code = error_code(exc)
         if code in ("AccessDeniedException", "AccessDenied"):
@@ -554,7 +571,7 @@ def _object_sha256(aws: Aws, bucket: str, key: str, version: str | None) -> tupl
     if version:
         kwargs["VersionId"] = version
     try:
-        head = aws.s3.head_object(**kwargs)
+        head = _call(aws, f"read s3://{bucket}/{key}", aws.s3.head_object, **kwargs)
     except bx.ClientError as exc:
         if error_code(exc) in ("404", "NoSuchKey", "NoSuchVersion", "403", "AccessDenied"):
             return None, None
@@ -727,7 +744,8 @@ def install_logs(aws: Aws, environment: Mapping[str, Any], since: float | None =
     for group in sorted(set(groups)):
         for prefix in LOG_PREFIXES:
             try:
-                found = _streams(aws, group, prefix)
+                found = _call(aws, f"list log streams of {group}", _streams, client=aws.logs,
+                              group=group, prefix=prefix)
             except bx.ClientError as exc:
                 if error_code(exc) == "ResourceNotFoundException":
                     break
@@ -744,11 +762,11 @@ def install_logs(aws: Aws, environment: Mapping[str, Any], since: float | None =
     return InstallLogs(name, since, tuple(streams))
 
 
-def _streams(aws: Aws, group: str, prefix: str) -> list[str]:
+def _streams(client: Any, group: str, prefix: str) -> list[str]:
     names: list[str] = []
     kwargs: dict[str, Any] = {"logGroupName": group, "logStreamNamePrefix": prefix}
     while True:
-        page = aws.logs.describe_log_streams(**kwargs)
+        page = client.describe_log_streams(**kwargs)
         names += [s["logStreamName"] for s in page.get("logStreams", [])]
         token = page.get("nextToken")
         if not token or len(names) > 5000:
