@@ -1,0 +1,169 @@
+"""Fixtures for the tests that need a Docker engine: the engine, the runner image, bundles."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from localtest_helpers import AIRFLOW, BASE_IMAGE, CONSTRAINTS, make_wheel
+
+from mwaadeps.progress import RecordingReporter, Reporter
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if _ci():
+        pytest.fail(f"CI=true and {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    """A client of an engine that answers; skip (fail under CI=true) when there is none."""
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        _unavailable(f"no Docker engine answers ({exc}); run scripts/ensure-docker.sh")
+    return client
+
+
+def _standin_fetch(cache: Path) -> Any:
+    """A stand-in for mwaadeps.build.fetch_base_wheels until it lands: uv + pip wheel."""
+
+    def fetch(settings: Any, dest: Path, reporter: Reporter) -> list[Path]:
+        from mwaadeps.constraints import load_constraints
+        from mwaadeps.isolation import clean_env, uv_binary
+
+        target = settings.target
+        cache.mkdir(parents=True, exist_ok=True)
+        if not any(cache.glob("*.whl")):
+            constraints = load_constraints(settings)
+            (cache / "base.in").write_text("\n".join(target.base_requirements()) + "\n")
+            (cache / "cons.txt").write_text(constraints.resolver_text())
+            (cache / "ess.txt").write_text(constraints.essential_text())
+            reporter.step("stand-in: resolving MWAA's base install with uv")
+            subprocess.run(
+                [
+                    uv_binary(),
+                    "pip",
+                    "compile",
+                    "base.in",
+                    "-c",
+                    "cons.txt",
+                    "-c",
+                    "ess.txt",
+                    "--python-version",
+                    target.python_version,
+                    "--python-platform",
+                    target.uv_platform,
+                    "--no-header",
+                    "--no-annotate",
+                    "-o",
+                    "base.txt",
+                ],
+                cwd=cache,
+                env=clean_env(),
+                check=True,
+                capture_output=True,
+            )
+            pins = [
+                line
+                for line in (cache / "base.txt").read_text().splitlines()
+                if line and not line.startswith(("pycurl==", "psycopg2=="))
+            ]
+            (cache / "download.txt").write_text("\n".join(pins) + "\n")
+            reporter.step("stand-in: fetching/building the base wheels with pip wheel")
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "wheel",
+                    "--no-deps",
+                    "-w",
+                    ".",
+                    "-r",
+                    "download.txt",
+                ],
+                cwd=cache,
+                env=clean_env(),
+                check=True,
+                capture_output=True,
+            )
+        out = []
+        for wheel in sorted(cache.glob("*.whl")):
+            (dest / wheel.name).write_bytes(wheel.read_bytes())
+            out.append(dest / wheel.name)
+        return out
+
+    return fetch
+
+
+@pytest.fixture(scope="session")
+def runner_image(docker_client: Any, request: pytest.FixtureRequest) -> str:
+    """mwaadeps-runner:2.9.2 built from the bookworm base (a no-op when unchanged)."""
+    from docker.errors import ImageNotFound
+
+    from mwaadeps.config import load_settings
+    from mwaadeps.runner import build_runner_image
+
+    if not CONSTRAINTS.is_file():
+        _unavailable(f"the Airflow {AIRFLOW} constraints file {CONSTRAINTS} is missing")
+    try:
+        docker_client.images.get(BASE_IMAGE)
+    except ImageNotFound:
+        _unavailable(f"base image {BASE_IMAGE} is missing; run scripts/ensure-docker.sh")
+    cache = Path(request.config.cache.mkdir("mwaadeps-docker"))
+    settings = load_settings(
+        {"airflow_version": AIRFLOW, "constraints": str(CONSTRAINTS), "cache_dir": cache / "c"},
+        env={},
+    )
+    try:
+        from mwaadeps.build import fetch_base_wheels as fetch
+    except ImportError:
+        fetch = _standin_fetch(cache / f"base-wheels-{AIRFLOW}")
+    image = build_runner_image(
+        settings,
+        base_image=BASE_IMAGE,
+        reporter=RecordingReporter(),
+        fetch_wheels=fetch,
+        client=docker_client,
+    )
+    return image.tag
+
+
+@pytest.fixture(autouse=True)
+def no_container_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that used the engine, no test-local container may remain."""
+    yield
+    if "docker_client" not in request.fixturenames:
+        return
+    from mwaadeps.localtest import leftover_containers
+
+    client = request.getfixturevalue("docker_client")
+    assert leftover_containers(client) == []
+
+
+@pytest.fixture()
+def tiny_wheels() -> list[tuple[str, bytes]]:
+    """tinypkg 1.0 (needs tinydep) and tinydep 1.0: pure Python."""
+    return [
+        make_wheel(
+            "tinypkg",
+            "1.0",
+            {"tinypkg/__init__.py": "from tinydep import VALUE\n"},
+            requires=("tinydep==1.0",),
+        ),
+        make_wheel("tinydep", "1.0", {"tinydep/__init__.py": "VALUE = 42\n"}),
+    ]
