@@ -173,10 +173,18 @@ class Downloader:
         return dest
 
 
-def _build_wheel(source: Path, out_dir: Path, what: str) -> Path:
-    """uv build --wheel, isolated from host config, reproducible timestamps."""
+def _build_wheel(
+    source: Path, out_dir: Path, what: str, index_urls: Sequence[str] = ()
+) -> Path:
+    """uv build --wheel, isolated from host config, reproducible timestamps.
+
+    Build requirements come from the configured index (a private index must not be
+    bypassed for the build backend), or uv's default when none is configured.
+    """
     with tempfile.TemporaryDirectory(prefix="mwaadeps-build-") as tmp:
         cmd = [uv_binary(), "build", "--wheel", "--no-config", "--out-dir", tmp, str(source)]
+        for i, url in enumerate(index_urls):
+            cmd += ["--index-url" if i == 0 else "--extra-index-url", url]
         proc = subprocess.run(
             cmd,
             capture_output=True,
@@ -202,7 +210,10 @@ def _pure(filename: str) -> bool:
     return all(t.abi == "none" and t.platform == "any" for t in wheel_tags)
 
 
-def wheel_from_sdist(pkg: LockedPackage, sdist: Path, cache_dir: Path, target: Target) -> Path:
+def wheel_from_sdist(
+    pkg: LockedPackage, sdist: Path, cache_dir: Path, target: Target,
+    index_urls: Sequence[str] = (),
+) -> Path:  # fmt: skip
     """A py3-none-any wheel built from a pure-Python sdist (cached by the sdist's sha256)."""
     assert pkg.sdist is not None
     out = cache_dir / "built" / pkg.sdist.sha256
@@ -210,7 +221,9 @@ def wheel_from_sdist(pkg: LockedPackage, sdist: Path, cache_dir: Path, target: T
     if existing:
         return existing[0]
     with tempfile.TemporaryDirectory(prefix="mwaadeps-sdist-") as tmp:
-        wheel = _build_wheel(sdist, Path(tmp), f"{pkg.name} {pkg.version} (sdist only)")
+        wheel = _build_wheel(
+            sdist, Path(tmp), f"{pkg.name} {pkg.version} (sdist only)", index_urls
+        )
         if not _pure(wheel.name):
             raise WheelError(
                 f"{pkg.name} {pkg.version} has no wheel for MWAA and its sdist needs compiling "
@@ -295,7 +308,7 @@ def fetch_all(
             return FetchedWheel(pkg.name, pkg.version, path, pkg.wheel.sha256, path.stat().st_size)
         assert pkg.sdist is not None
         sdist = downloader.fetch(pkg.sdist, pkg.name)
-        wheel = wheel_from_sdist(pkg, sdist, cache_dir, target)
+        wheel = wheel_from_sdist(pkg, sdist, cache_dir, target, index_urls)
         check_wheel_for_target(wheel.name, target, pkg.name)
         return FetchedWheel(
             pkg.name, pkg.version, wheel, sha256_file(wheel), wheel.stat().st_size, from_sdist=True
