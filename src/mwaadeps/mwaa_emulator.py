@@ -460,7 +460,8 @@ class MwaaEmulator:
                        pip_fail: bool) -> list[str]:
         result = env.install_result
         if result is not None:
-            lines = [f"[INFO] - {line}" for line in result.lines]
+            lines = [line if line.startswith("[sandbox]") else f"[INFO] - {line}"
+                     for line in result.lines]
             if not result.ok:
                 lines.append(f"[ERROR] - {PIP_FAILED_LINE}")
             return lines
