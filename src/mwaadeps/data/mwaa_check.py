@@ -394,11 +394,12 @@ def top_level_modules(dist: Any) -> list[str]:
                     names.append(parts[0][:-3])
                 elif parts[0].endswith(".so"):
                     names.append(parts[0].split(".")[0])
-            elif parts[0] != "__pycache__":
+            elif parts[0].isidentifier() and parts[0] != "__pycache__":
                 names.append(parts[0])
     keep: list[str] = []
     for name in names:
-        if name and not name.startswith("_") and name not in ("test", "tests") and name not in keep:
+        importable = all(part.isidentifier() for part in name.split("."))
+        if importable and not name.startswith("_") and name not in ("test", "tests", *keep):
             keep.append(name)
     return keep
 
