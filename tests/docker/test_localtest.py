@@ -283,22 +283,24 @@ def test_runner_build_is_a_noop_when_unchanged(runner_image: str) -> None:
     assert payload["pip_version"] == "24.0"
 
 
+@pytest.mark.slow
 def test_example_bundle_passes(runner_image: str, tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "dsai-dev"
-    build = pytest.importorskip("mwaadeps.build", reason="mwaadeps build has not landed yet")
-    if not example.is_dir() or not hasattr(build, "build_bundle"):
-        pytest.skip("needs examples/dsai-dev and `mwaadeps build` (wired in a later step)")
+    if not (example / "mwaadeps.toml").is_file():
+        pytest.skip("examples/dsai-dev is not there")
     out = tmp_path / "dist"
     proc = subprocess.run(
-        [*MWAADEPS, "build", "--out", str(out)],
+        [*MWAADEPS, "build", "--constraints", str(CONSTRAINTS), "--out", str(out)],
         cwd=example,
         capture_output=True,
         text=True,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    dags = example / "dags"
-    report = _run(out, runner_image, dags=dags if dags.is_dir() else None)
+    report = _run(out, runner_image, dags=example / "dags")
     assert report.ok, report.to_dict()
+    assert "exports DSAI_DATA_BUCKET, DSAI_ENVIRONMENT" in _step(report, "startup script").message
+    assert report.installed["pandas"] == "2.1.4"
+    assert "loaded 2 DAGs" in _step(report, "DAG import").message
     with zipfile.ZipFile(out / "plugins.zip") as zf:
         assert "constraints.txt" in zf.namelist()
