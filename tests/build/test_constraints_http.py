@@ -1,0 +1,92 @@
+"""load_constraints over real HTTP on 127.0.0.1: download, disk cache, clear errors."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from conftest import SHARED
+from fakeworld import serve
+
+from mwaadeps.config import load_settings
+from mwaadeps.constraints import load_constraints, parse_constraints
+from mwaadeps.errors import ConstraintsError
+from mwaadeps.targets import resolve_target
+
+REAL_292 = SHARED / "mwaa" / "2.9.2" / "airflow-constraints.txt"
+URL_PATH = "constraints-2.9.2/constraints-3.11.txt"
+
+
+@pytest.fixture
+def served_root(tmp_path: Path) -> Path:
+    if not REAL_292.is_file():
+        pytest.skip(f"the real 2.9.2 constraints are absent ({REAL_292})")
+    root = tmp_path / "www"
+    (root / "constraints-2.9.2").mkdir(parents=True)
+    (root / URL_PATH).write_bytes(REAL_292.read_bytes())
+    return root
+
+
+def _settings(tmp_path: Path, url: str):  # type: ignore[no-untyped-def]
+    return load_settings(
+        {"airflow_version": "2.9.2", "constraints": url},
+        env={"MWAADEPS_CACHE_DIR": str(tmp_path / "cache")},
+        cwd=tmp_path,
+    )
+
+
+def test_downloads_then_serves_from_cache_when_offline(served_root: Path, tmp_path: Path) -> None:
+    expected = parse_constraints(REAL_292.read_text(), resolve_target("2.9.2"), "x")
+    with serve(served_root) as server:
+        url = f"{server.url}/{URL_PATH}"
+        first = load_constraints(_settings(tmp_path, url))
+        assert server.paths == [f"/{URL_PATH}"]
+    assert dict(first.pins) == dict(expected.pins)
+    assert first.pins["pandas"] == "2.1.4"
+    assert first.essential["apache-airflow"] == "2.9.2"
+    assert first.source == url
+    assert len(list((tmp_path / "cache" / "constraints").glob("*.txt"))) == 1
+    # The server is gone: the cached copy answers.
+    second = load_constraints(_settings(tmp_path, url))
+    assert second.sha256 == first.sha256
+    assert dict(second.pins) == dict(first.pins)
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/{URL_PATH}"
+    with pytest.raises(ConstraintsError) as info:
+        load_constraints(_settings(tmp_path, url))
+    assert "Cannot reach" in info.value.message
+    assert url in info.value.message
+    assert info.value.hint and "--constraints" in info.value.hint
+    assert not (tmp_path / "cache" / "constraints").exists()
+
+
+def test_missing_file_is_a_clear_404(served_root: Path, tmp_path: Path) -> None:
+    with serve(served_root) as server:
+        url = f"{server.url}/constraints-9.9.9/constraints-3.11.txt"
+        with pytest.raises(ConstraintsError) as info:
+            load_constraints(_settings(tmp_path, url))
+    assert "HTTP 404" in info.value.message
+    assert "constraints-9.9.9" in info.value.message
+    assert not (tmp_path / "cache" / "constraints").exists()
+
+
+def test_credentials_in_the_url_are_redacted_in_errors(served_root: Path, tmp_path: Path) -> None:
+    with serve(served_root) as server:
+        url = server.url.replace("http://", "http://nexus-user:Pa55-word-77@")
+        with pytest.raises(ConstraintsError) as info:
+            load_constraints(_settings(tmp_path, f"{url}/nope.txt"))
+    assert "Pa55-word-77" not in info.value.message
+    assert "****@127.0.0.1" in info.value.message
+
+
+def test_not_a_constraints_file(served_root: Path, tmp_path: Path) -> None:
+    (served_root / "page.html").write_text("<html><body>login</body></html>\n")
+    with serve(served_root) as server, pytest.raises(ConstraintsError) as info:
+        load_constraints(_settings(tmp_path, f"{server.url}/page.html"))
+    assert "not" in info.value.message
