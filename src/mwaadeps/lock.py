@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,9 +157,17 @@ def _job(
 
 
 def resolve_base(
-    settings: Settings, constraints: Constraints, reporter: Reporter | None = None
+    settings: Settings,
+    constraints: Constraints,
+    reporter: Reporter | None = None,
+    *,
+    prefer_cache: bool = False,
 ) -> dict[str, Resolved]:
-    """What MWAA's image installs for the target (cached per target and constraints)."""
+    """What MWAA's image installs for the target (cached per target and constraints).
+
+    prefer_cache: uv answers from its cache when it can (right after a resolution that
+    included the base install, it holds every page and metadata file this one needs).
+    """
     reporter = reporter or NullReporter()
     target = settings.target
     key_src = json.dumps(
@@ -191,9 +199,8 @@ def resolve_base(
         }
     reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
     resolver = RESOLVERS["uv"]()
-    resolved = resolver.resolve(
-        _job(settings, target, constraints, None, {"base": target.base_requirements()})
-    )
+    job = _job(settings, target, constraints, None, {"base": target.base_requirements()})
+    resolved = resolver.resolve(dataclasses.replace(job, prefer_cache=prefer_cache))
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(
         json.dumps(
@@ -318,10 +325,11 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
         inputs,
         {"base": target.base_requirements(), "user": list(inputs.user_lines)},
     )
-    with ThreadPoolExecutor(2) as pool:
-        base_f = pool.submit(resolve_base, settings, constraints, reporter)
-        combined = resolver.resolve(job)
-        base = base_f.result()
+    # The combined resolution first: it fills uv's cache with everything the base install
+    # needs, so the base resolution after it runs from the cache (in parallel, cold, they
+    # fetched the same pages twice).
+    combined = resolver.resolve(job)
+    base = resolve_base(settings, constraints, reporter, prefer_cache=True)
     airflow = combined.get("apache-airflow")
     if airflow is None or airflow.version != target.airflow_version:
         raise ResolutionError(

@@ -47,6 +47,9 @@ class ResolveJob:
     find_links: tuple[str, ...] = ()
     cache_dir: Path | None = None
     secrets: tuple[str, ...] = ()
+    # Answer from uv's cache when it holds everything (a resolution of the same graph has
+    # just filled it); the network only when it does not.
+    prefer_cache: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,10 @@ def _artifact(raw: dict[str, Any]) -> Artifact:
     )
 
 
-def _run_uv(args: list[str], job: ResolveJob, what: str) -> str:
+def _run_uv(args: list[str], job: ResolveJob, what: str, offline: bool = False) -> str:
     cmd = [uv_binary(), *args, "--no-config", "--quiet", "--no-progress"]
+    if offline:
+        cmd.append("--offline")
     if job.cache_dir:
         cmd += ["--cache-dir", str(job.cache_dir)]
     try:
@@ -104,6 +109,14 @@ def _run_uv(args: list[str], job: ResolveJob, what: str) -> str:
             "constraints allow (`mwaadeps check` lists conflicts line by line).",
         )
     return proc.stdout
+
+
+def _run_uv_cached(args: list[str], job: ResolveJob, what: str) -> str:
+    """uv from its cache alone (no revalidation round trips); online when that fails."""
+    try:
+        return _run_uv(args, job, what, offline=True)
+    except ResolutionError:
+        return _run_uv(args, job, what)
 
 
 def explain_uv_error(stderr: str, secrets: tuple[str, ...] = ()) -> str:
@@ -203,14 +216,21 @@ class UvResolver(Resolver):
             common = _common_args(job, work)
             pylock_args = ["pip", "compile", *inputs, *common, "--format", "pylock.toml"]
             graph_args = ["pip", "compile", *inputs, *common, "--annotation-style", "line"]
-            with ThreadPoolExecutor(2) as pool:
-                what = (
-                    f"The requirements cannot be resolved for MWAA {job.target.airflow_version} "
-                    f"(Python {job.target.python_version}, Linux x86_64)"
-                )
-                lock_f = pool.submit(_run_uv, pylock_args, job, what)
-                graph_f = pool.submit(_run_uv, graph_args, job, what)
-                pylock_text, graph_text = lock_f.result(), graph_f.result()
+            what = (
+                f"The requirements cannot be resolved for MWAA {job.target.airflow_version} "
+                f"(Python {job.target.python_version}, Linux x86_64)"
+            )
+            if job.prefer_cache:
+                with ThreadPoolExecutor(2) as pool:
+                    lock_f = pool.submit(_run_uv_cached, pylock_args, job, what)
+                    graph_f = pool.submit(_run_uv_cached, graph_args, job, what)
+                    pylock_text, graph_text = lock_f.result(), graph_f.result()
+            else:
+                # One pass goes to the index; the graph pass then reads what it cached instead
+                # of racing it for the same pages (two cold uv processes in parallel fetched
+                # everything twice and were slower than one after the other).
+                pylock_text = _run_uv(pylock_args, job, what)
+                graph_text = _run_uv_cached(graph_args, job, what)
         return merge(parse_pylock(pylock_text), parse_annotated(graph_text), job)
 
 
