@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -93,6 +94,7 @@ class CliReporter:
         self._status: Any = None
         self._started = time.monotonic()
         self._last_plain = 0.0
+        self._last_key = ""
 
     def step(self, message: str) -> None:
         if self.quiet:
@@ -104,9 +106,13 @@ class CliReporter:
             else:
                 self._status.update(escape(message))
         else:
-            err_console.print(
-                f"[dim]{time.monotonic() - self._started:6.1f}s[/dim] {escape(message)}"
-            )
+            # Plain output (CI, pipes): a repeated status line (e.g. a poll) at most every 30 s.
+            key = re.sub(r"\(.*?\)|[\d.:]+", "", message)
+            now = time.monotonic()
+            if key == self._last_key and now - self._last_plain < 30:
+                return
+            self._last_key, self._last_plain = key, now
+            err_console.print(f"[dim]{now - self._started:6.1f}s[/dim] {escape(message)}")
 
     def advance(self, task: str, done: int, total: int | None = None) -> None:
         if self.quiet:
