@@ -51,7 +51,8 @@ def _local_wheels(settings: Settings, reporter: Reporter) -> tuple[list[str], li
     links: list[str] = []
     digests: list[str] = []
     for folder in settings.local_packages:
-        wheel = build_local_package(folder, settings.cache_dir, reporter)
+        index_urls = settings.index.resolved_urls(settings.env) if settings.index else []
+        wheel = build_local_package(folder, settings.cache_dir, reporter, index_urls)
         links.append(str(wheel.parent))
         digests.append(wheel.name + ":" + hashlib.sha256(wheel.read_bytes()).hexdigest())
     return sorted(set(links)), digests

@@ -89,7 +89,9 @@ def _artifact(raw: dict[str, Any]) -> Artifact:
 
 
 def _run_uv(args: list[str], job: ResolveJob, what: str, offline: bool = False) -> str:
+    # --python: the interpreter for sdist metadata builds, without a search of the PATH.
     cmd = [uv_binary(), *args, "--no-config", "--quiet", "--no-progress"]
+    cmd += ["--python", sys.executable]
     if offline:
         cmd.append("--offline")
     if job.cache_dir:

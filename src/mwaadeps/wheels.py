@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -174,7 +175,11 @@ class Downloader:
 
 
 def _build_wheel(
-    source: Path, out_dir: Path, what: str, index_urls: Sequence[str] = ()
+    source: Path,
+    out_dir: Path,
+    what: str,
+    index_urls: Sequence[str] = (),
+    cache_dir: Path | None = None,
 ) -> Path:
     """uv build --wheel, isolated from host config, reproducible timestamps.
 
@@ -182,7 +187,10 @@ def _build_wheel(
     bypassed for the build backend), or uv's default when none is configured.
     """
     with tempfile.TemporaryDirectory(prefix="mwaadeps-build-") as tmp:
-        cmd = [uv_binary(), "build", "--wheel", "--no-config", "--out-dir", tmp, str(source)]
+        cmd = [uv_binary(), "build", "--wheel", "--no-config", "--python", sys.executable]
+        cmd += ["--out-dir", tmp, str(source)]
+        if cache_dir is not None:
+            cmd += ["--cache-dir", str(cache_dir / "uv")]
         for i, url in enumerate(index_urls):
             cmd += ["--index-url" if i == 0 else "--extra-index-url", url]
         proc = subprocess.run(
@@ -222,7 +230,7 @@ def wheel_from_sdist(
         return existing[0]
     with tempfile.TemporaryDirectory(prefix="mwaadeps-sdist-") as tmp:
         wheel = _build_wheel(
-            sdist, Path(tmp), f"{pkg.name} {pkg.version} (sdist only)", index_urls
+            sdist, Path(tmp), f"{pkg.name} {pkg.version} (sdist only)", index_urls, cache_dir
         )
         if not _pure(wheel.name):
             raise WheelError(
@@ -251,7 +259,9 @@ def tree_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def build_local_package(folder: Path, cache_dir: Path, reporter: Reporter) -> Path:
+def build_local_package(
+    folder: Path, cache_dir: Path, reporter: Reporter, index_urls: Sequence[str] = ()
+) -> Path:
     """A wheel of a local source folder (cached by the tree's digest); it must be pure."""
     if not folder.is_dir():
         raise WheelError(
@@ -264,7 +274,7 @@ def build_local_package(folder: Path, cache_dir: Path, reporter: Reporter) -> Pa
         wheel = existing[0]
     else:
         reporter.step(f"Building local package {folder.name}")
-        wheel = _build_wheel(folder, out, f"local package {folder}")
+        wheel = _build_wheel(folder, out, f"local package {folder}", index_urls, cache_dir)
         if not _pure(wheel.name):
             shutil.rmtree(out, ignore_errors=True)
             raise WheelError(
