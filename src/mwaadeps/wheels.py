@@ -259,6 +259,10 @@ def tree_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
+def _ignore_build_outputs(_dir: str, names: list[str]) -> set[str]:
+    return {n for n in names if n in _SKIP_DIRS or n.endswith(".egg-info")}
+
+
 def build_local_package(
     folder: Path, cache_dir: Path, reporter: Reporter, index_urls: Sequence[str] = ()
 ) -> Path:
@@ -274,7 +278,11 @@ def build_local_package(
         wheel = existing[0]
     else:
         reporter.step(f"Building local package {folder.name}")
-        wheel = _build_wheel(folder, out, f"local package {folder}", index_urls, cache_dir)
+        # Build from a copy: setuptools would leave build/ and *.egg-info in the user's tree.
+        with tempfile.TemporaryDirectory(prefix="mwaadeps-src-") as tmp:
+            source = Path(tmp) / folder.name
+            shutil.copytree(folder, source, ignore=_ignore_build_outputs)
+            wheel = _build_wheel(source, out, f"local package {folder}", index_urls, cache_dir)
         if not _pure(wheel.name):
             shutil.rmtree(out, ignore_errors=True)
             raise WheelError(
