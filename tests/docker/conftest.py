@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localtest_helpers import AIRFLOW, BASE_IMAGE, CONSTRAINTS, make_wheel
+from localtest_helpers import AIRFLOW, BASE_IMAGE, CONSTRAINTS, make_wheel, session_containers
 
 from mwaadeps.progress import RecordingReporter, Reporter
 
@@ -145,14 +145,12 @@ def runner_image(docker_client: Any, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(autouse=True)
 def no_container_left(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After every test that used the engine, no test-local container may remain."""
+    """After every test that used the engine, none of its containers may remain."""
     yield
     if "docker_client" not in request.fixturenames:
         return
-    from mwaadeps.localtest import leftover_containers
-
     client = request.getfixturevalue("docker_client")
-    assert leftover_containers(client) == []
+    assert session_containers(client) == []
 
 
 @pytest.fixture()

@@ -7,8 +7,10 @@ import hashlib
 import io
 import json
 import os
+import uuid
 import zipfile
 from pathlib import Path
+from typing import Any
 
 AIRFLOW = "2.9.2"
 _SHARED = Path(os.environ.get("MWAADEPS_SHARED", "/work/shared"))
@@ -18,6 +20,9 @@ CONSTRAINTS = Path(
     )
 )
 BASE_IMAGE = os.environ.get("MWAADEPS_BASE_IMAGE", "mwaadeps-base:bookworm")
+# Every container these tests start carries this label, so the leftover check sees only ours
+# (other runs of test-local may share the engine).
+SESSION_LABELS = {"mwaadeps.test-session": uuid.uuid4().hex}
 FIND_LINKS = "--find-links /usr/local/airflow/plugins\n--no-index\n"
 
 
@@ -84,3 +89,9 @@ TINY_REQUIREMENTS = (
     FIND_LINKS + "--constraint /usr/local/airflow/plugins/constraints.txt\n"
     "tinypkg==1.0\ntinydep==1.0\n"
 )
+
+
+def session_containers(client: Any) -> list[str]:
+    """Ids of containers this test session started that still exist."""
+    ((key, value),) = SESSION_LABELS.items()
+    return [c.id for c in client.containers.list(all=True, filters={"label": f"{key}={value}"})]

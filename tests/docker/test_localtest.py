@@ -14,13 +14,15 @@ from localtest_helpers import (
     AIRFLOW,
     CONSTRAINTS,
     FIND_LINKS,
+    SESSION_LABELS,
     TINY_REQUIREMENTS,
     make_wheel,
+    session_containers,
     write_bundle,
 )
 
 from mwaadeps.errors import DockerError
-from mwaadeps.localtest import LocalTestReport, StepResult, leftover_containers, run_bundle
+from mwaadeps.localtest import LocalTestReport, StepResult, run_bundle
 from mwaadeps.progress import RecordingReporter
 
 pytestmark = pytest.mark.docker
@@ -44,7 +46,9 @@ def _step(report: LocalTestReport, name: str) -> StepResult:
 
 
 def _run(dist: Path, image: str, **kwargs: Any) -> LocalTestReport:
-    return run_bundle(dist, image=image, reporter=RecordingReporter(), **kwargs)
+    return run_bundle(
+        dist, image=image, reporter=RecordingReporter(), labels=SESSION_LABELS, **kwargs
+    )
 
 
 def test_small_bundle_passes(runner_image: str, tiny_wheels: Any, tmp_path: Path) -> None:
@@ -218,8 +222,14 @@ def test_interrupt_removes_the_container(
 
     dist = write_bundle(tmp_path / "dist", wheels=tiny_wheels, requirements=TINY_REQUIREMENTS)
     with pytest.raises(KeyboardInterrupt):
-        run_bundle(dist, image=runner_image, reporter=Interrupting(), client=docker_client)
-    assert leftover_containers(docker_client) == []
+        run_bundle(
+            dist,
+            image=runner_image,
+            reporter=Interrupting(),
+            client=docker_client,
+            labels=SESSION_LABELS,
+        )
+    assert session_containers(docker_client) == []
 
 
 def test_missing_image_says_how_to_get_one(docker_client: Any) -> None:
