@@ -126,7 +126,7 @@ def fetch_base_wheels(
     extra: Sequence[str] = (),
 ) -> list[Path]:
     """Wheels of MWAA's base install (plus `extra` requirements) for the target, into dest."""
-    from .lock import _job
+    from .lock import resolve_job
     from .resolvers import RESOLVERS
 
     reporter = reporter or NullReporter()
@@ -135,7 +135,7 @@ def fetch_base_wheels(
     if extra:
         reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
         resolved = RESOLVERS["uv"]().resolve(
-            _job(
+            resolve_job(
                 settings,
                 target,
                 constraints,

@@ -134,13 +134,14 @@ def gather_inputs(
     )
 
 
-def _job(
+def resolve_job(
     settings: Settings,
     target: Target,
     constraints: Constraints,
     inputs: LockInputs | None,
     roots: dict[str, list[str]],
 ) -> ResolveJob:
+    """The resolver job for `roots` on the target, under the constraints and essential pins."""
     extra = inputs.extra_constraints if inputs else ""
     return ResolveJob(
         target=target,
@@ -200,7 +201,7 @@ def resolve_base(
         }
     reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
     resolver = RESOLVERS["uv"]()
-    job = _job(settings, target, constraints, None, {"base": target.base_requirements()})
+    job = resolve_job(settings, target, constraints, None, {"base": target.base_requirements()})
     resolved = resolver.resolve(dataclasses.replace(job, prefer_cache=prefer_cache))
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(
@@ -319,7 +320,7 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
         f"Resolving for MWAA {target.airflow_version} (Python {target.python_version}, "
         f"{target.uv_platform}) with {resolver.name}"
     )
-    job = _job(
+    job = resolve_job(
         settings,
         target,
         constraints,
