@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -117,8 +116,8 @@ def pip_version_for(target: Target) -> str:
 
 
 def default_base_image(target: Target) -> str:
-    """The official Python image of the target's Python version."""
-    return f"python:{target.python_version}-slim-bookworm"
+    """The official Python image of the target's exact Python (markers depend on the patch)."""
+    return f"python:{target.python_full}-slim-bookworm"
 
 
 def default_tag(target: Target) -> str:
@@ -244,6 +243,8 @@ def build_runner_image(
             pip_wheel = _fetch_pip(settings, pip_version, reporter)
             _link_or_copy(pip_wheel, wheels_dir / pip_wheel.name)
             pips = [wheels_dir / pip_wheel.name]
+        for wheel in wheels_dir.iterdir():
+            wheel.chmod(0o644)  # COPY keeps modes: the airflow user must read them
         count = len(list(wheels_dir.glob("*.whl")))
         etc = ctx / "etc"
         etc.mkdir()
@@ -268,12 +269,9 @@ def build_runner_image(
 
 
 def _link_or_copy(src: Path, dest: Path) -> None:
-    if dest.exists():
-        return
-    try:
-        os.link(src, dest)
-    except OSError:
-        shutil.copy2(src, dest)
+    """A private copy (never a hard link: its mode is changed for the build)."""
+    if not dest.exists():
+        shutil.copyfile(src, dest)
 
 
 def _build(client: Any, ctx: Path, tag: str, labels: dict[str, str], reporter: Reporter) -> str:
@@ -298,7 +296,8 @@ def _build(client: Any, ctx: Path, tag: str, labels: dict[str, str], reporter: R
                 raise DockerError(
                     f"Building {tag} failed: {detail}\n" + "\n".join(last[-10:]),
                     hint="A base image needs the target's Python and pip (--base-image); "
-                    "a pip error names the wheel that does not fit.",
+                    "a pip error names the wheel that does not fit; a `pip check` failure "
+                    "usually means the base's Python patch level differs from MWAA's.",
                 )
     except APIError as exc:
         raise DockerError(f"Building {tag} failed: {exc.explanation or exc}.") from None

@@ -39,7 +39,7 @@ def docker_client() -> Any:
 
 
 def _standin_fetch(cache: Path) -> Any:
-    """A stand-in for mwaadeps.build.fetch_base_wheels until it lands: uv + pip wheel."""
+    """MWAA's base install resolved for Python 3.11 (any patch) with uv, wheels by pip wheel."""
 
     def fetch(settings: Any, dest: Path, reporter: Reporter) -> list[Path]:
         from mwaadeps.constraints import load_constraints
@@ -129,10 +129,10 @@ def runner_image(docker_client: Any, request: pytest.FixtureRequest) -> str:
         {"airflow_version": AIRFLOW, "constraints": str(CONSTRAINTS), "cache_dir": cache / "c"},
         env={},
     )
-    try:
-        from mwaadeps.build import fetch_base_wheels as fetch
-    except ImportError:
-        fetch = _standin_fetch(cache / f"base-wheels-{AIRFLOW}")
+    # The bookworm base has Python 3.11.2, MWAA 3.11.9: markers such as redis's
+    # `async-timeout; python_full_version < "3.11.3"` differ, so the base install is
+    # resolved for 3.11 (any patch) here rather than with fetch_base_wheels (3.11.9).
+    fetch = _standin_fetch(cache / f"base-wheels-{AIRFLOW}")
     image = build_runner_image(
         settings,
         base_image=BASE_IMAGE,
