@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from collections.abc import Sequence
@@ -124,24 +125,34 @@ def fetch_base_wheels(
     dest: Path,
     reporter: Reporter | None = None,
     extra: Sequence[str] = (),
+    python_full: str | None = None,
 ) -> list[Path]:
-    """Wheels of MWAA's base install (plus `extra` requirements) for the target, into dest."""
+    """Wheels of MWAA's base install (plus `extra` requirements) for the target, into dest.
+
+    python_full resolves markers for another patch level of the target's Python (a runner
+    image's base may have 3.11.2 where MWAA has 3.11.9: `python_full_version` markers differ).
+    """
     from .lock import resolve_job
     from .resolvers import RESOLVERS
 
     reporter = reporter or NullReporter()
     target = settings.target
-    constraints = load_constraints(settings, reporter)
-    if extra:
-        reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
-        resolved = RESOLVERS["uv"]().resolve(
-            resolve_job(
-                settings,
-                target,
-                constraints,
-                None,
-                {"base": target.base_requirements(), "user": list(extra)},
+    if python_full is not None:
+        if not python_full.startswith(target.python_version + "."):
+            raise ConfigError(
+                f"Python {python_full} cannot stand in for MWAA {target.airflow_version}'s "
+                f"Python {target.python_full}.",
+                hint=f"Use an image with Python {target.python_version}.",
             )
+        target = dataclasses.replace(target, python_full=python_full)
+    constraints = load_constraints(settings, reporter)
+    if extra or python_full is not None:
+        reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
+        roots = {"base": target.base_requirements()}
+        if extra:
+            roots["user"] = list(extra)
+        resolved = RESOLVERS["uv"]().resolve(
+            resolve_job(settings, target, constraints, None, roots)
         )
     else:
         resolved = resolve_base(settings, constraints, reporter)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from .localtest import RUNNER_REPO, docker_client
 from .progress import NullReporter, Reporter
 from .targets import Target
 
-SCHEMA = "1"
+SCHEMA = "2"
 LABEL_INPUTS = "mwaadeps.runner.inputs"
 ETC = "/usr/local/airflow/.local/etc"
 
@@ -124,18 +125,34 @@ def default_tag(target: Target) -> str:
     return f"{RUNNER_REPO}:{target.airflow_version}"
 
 
-def _default_fetcher() -> WheelFetcher:
+def _default_fetcher(python_full: str) -> WheelFetcher:
+    """mwaadeps' own target-aware downloader, resolving markers for the base's Python."""
+    from .build import fetch_base_wheels
+
+    def fetch(settings: Settings, dest: Path, reporter: Reporter) -> list[Path]:
+        return fetch_base_wheels(settings, dest, reporter, python_full=python_full)
+
+    return fetch
+
+
+def base_python(client: Any, base: str) -> str:
+    """The full Python version of a base image (e.g. 3.11.2), run with no network."""
+    from docker.errors import DockerException
+
+    probe = "import platform; print(platform.python_version())"
     try:
-        from . import build
-    except ImportError:
-        build = None  # type: ignore[assignment]
-    fetch = getattr(build, "fetch_base_wheels", None)
-    if fetch is None:
-        raise DownloadError(
-            "This mwaadeps has no base-wheel downloader (mwaadeps.build.fetch_base_wheels).",
-            hint="Upgrade mwaadeps, or use an aws-mwaa-local-runner image with --image.",
+        out = client.containers.run(
+            base, ["python3", "-c", probe], network_mode="none", remove=True, user="0"
         )
-    return fetch  # type: ignore[no-any-return]
+    except DockerException as exc:
+        raise DockerError(
+            f"Cannot run python3 in base image {base}: {exc}.",
+            hint="Pass --base-image with an image that has the target's Python and pip.",
+        ) from None
+    version = out.decode().strip() if isinstance(out, bytes) else str(out).strip()
+    if not re.fullmatch(r"3\.\d+\.\d+", version):
+        raise DockerError(f"Base image {base} reports Python {version!r}.")
+    return version
 
 
 def _ensure_base(client: Any, base: str, reporter: Reporter) -> str:
@@ -212,6 +229,13 @@ def build_runner_image(
     essential = constraints.essential_text()
     pip_version = pip_version_for(target)
     base_id = _ensure_base(client, base, reporter)
+    python_full = base_python(client, base)
+    if not python_full.startswith(target.python_version + "."):
+        raise DockerError(
+            f"Base image {base} has Python {python_full}; MWAA {target.airflow_version} runs "
+            f"Python {target.python_full}.",
+            hint=f"Pass --base-image with a Python {target.python_version} image.",
+        )
     digest = inputs_hash(target, base_id, constraints.sha256, essential, pip_version)
 
     def result(image: Any, built: bool, wheels: int) -> RunnerImage:
@@ -231,7 +255,8 @@ def build_runner_image(
         wheels_dir = ctx / "wheels"
         wheels_dir.mkdir()
         reporter.step(f"Collecting MWAA's base install for Airflow {target.airflow_version}")
-        fetched = (fetch_wheels or _default_fetcher())(settings, wheels_dir, reporter)
+        fetcher = fetch_wheels or _default_fetcher(python_full)
+        fetched = fetcher(settings, wheels_dir, reporter)
         for path in fetched:
             if Path(path).parent != wheels_dir:
                 _link_or_copy(Path(path), wheels_dir / Path(path).name)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +10,7 @@ from typing import Any
 import pytest
 from localtest_helpers import AIRFLOW, BASE_IMAGE, CONSTRAINTS, make_wheel, session_containers
 
-from mwaadeps.progress import RecordingReporter, Reporter
+from mwaadeps.progress import RecordingReporter
 
 
 def _ci() -> bool:
@@ -38,78 +36,6 @@ def docker_client() -> Any:
     return client
 
 
-def _standin_fetch(cache: Path) -> Any:
-    """MWAA's base install resolved for Python 3.11 (any patch) with uv, wheels by pip wheel."""
-
-    def fetch(settings: Any, dest: Path, reporter: Reporter) -> list[Path]:
-        from mwaadeps.constraints import load_constraints
-        from mwaadeps.isolation import clean_env, uv_binary
-
-        target = settings.target
-        cache.mkdir(parents=True, exist_ok=True)
-        if not any(cache.glob("*.whl")):
-            constraints = load_constraints(settings)
-            (cache / "base.in").write_text("\n".join(target.base_requirements()) + "\n")
-            (cache / "cons.txt").write_text(constraints.resolver_text())
-            (cache / "ess.txt").write_text(constraints.essential_text())
-            reporter.step("stand-in: resolving MWAA's base install with uv")
-            subprocess.run(
-                [
-                    uv_binary(),
-                    "pip",
-                    "compile",
-                    "base.in",
-                    "-c",
-                    "cons.txt",
-                    "-c",
-                    "ess.txt",
-                    "--python-version",
-                    target.python_version,
-                    "--python-platform",
-                    target.uv_platform,
-                    "--no-header",
-                    "--no-annotate",
-                    "-o",
-                    "base.txt",
-                ],
-                cwd=cache,
-                env=clean_env(),
-                check=True,
-                capture_output=True,
-            )
-            pins = [
-                line
-                for line in (cache / "base.txt").read_text().splitlines()
-                if line and not line.startswith(("pycurl==", "psycopg2=="))
-            ]
-            (cache / "download.txt").write_text("\n".join(pins) + "\n")
-            reporter.step("stand-in: fetching/building the base wheels with pip wheel")
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "pip",
-                    "wheel",
-                    "--no-deps",
-                    "-w",
-                    ".",
-                    "-r",
-                    "download.txt",
-                ],
-                cwd=cache,
-                env=clean_env(),
-                check=True,
-                capture_output=True,
-            )
-        out = []
-        for wheel in sorted(cache.glob("*.whl")):
-            (dest / wheel.name).write_bytes(wheel.read_bytes())
-            out.append(dest / wheel.name)
-        return out
-
-    return fetch
-
-
 @pytest.fixture(scope="session")
 def runner_image(docker_client: Any, request: pytest.FixtureRequest) -> str:
     """mwaadeps-runner:2.9.2 built from the bookworm base (a no-op when unchanged)."""
@@ -129,15 +55,11 @@ def runner_image(docker_client: Any, request: pytest.FixtureRequest) -> str:
         {"airflow_version": AIRFLOW, "constraints": str(CONSTRAINTS), "cache_dir": cache / "c"},
         env={},
     )
-    # The bookworm base has Python 3.11.2, MWAA 3.11.9: markers such as redis's
-    # `async-timeout; python_full_version < "3.11.3"` differ, so the base install is
-    # resolved for 3.11 (any patch) here rather than with fetch_base_wheels (3.11.9).
-    fetch = _standin_fetch(cache / f"base-wheels-{AIRFLOW}")
+    # mwaadeps' own downloader, resolving for the base's Python (3.11.2 on bookworm).
     image = build_runner_image(
         settings,
         base_image=BASE_IMAGE,
         reporter=RecordingReporter(),
-        fetch_wheels=fetch,
         client=docker_client,
     )
     return image.tag
