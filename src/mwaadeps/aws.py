@@ -142,9 +142,9 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
-def describe(exc: BaseException, action: str, resource: str, secrets: tuple[str, ...] = ()) -> (
-    MwaadepsError
-):
+def describe(
+    exc: BaseException, action: str, resource: str, secrets: tuple[str, ...] = ()
+) -> MwaadepsError:
     """A MwaadepsError for a botocore exception raised while doing ``action`` on ``resource``."""
     import botocore.exceptions as bx
 
@@ -158,8 +158,13 @@ def describe(exc: BaseException, action: str, resource: str, secrets: tuple[str,
             f"No AWS region to {action} ({resource}).",
             hint="Set region in the environment's table or AWS_REGION.",
         )
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError |
-                  bx.ConnectTimeoutError | bx.ReadTimeoutError):
+    if isinstance(
+        exc,
+        bx.EndpointConnectionError
+        | bx.ConnectionClosedError
+        | bx.ConnectTimeoutError
+        | bx.ReadTimeoutError,
+    ):
         url = getattr(exc, "kwargs", {}).get("endpoint_url", "")
         return AwsError(
             f"Cannot reach the AWS endpoint {url} to {action} ({resource}).",
@@ -170,8 +175,9 @@ def describe(exc: BaseException, action: str, resource: str, secrets: tuple[str,
         code = error_code(exc) or "Unknown"
         message = redact_text(str(exc.response.get("Error", {}).get("Message") or ""), secrets)
         hint = _hint_for(code, action)
-        return AwsError(f"AWS refused to {action} ({resource}): {code}: {message}".rstrip(": "),
-                        hint=hint)
+        return AwsError(
+            f"AWS refused to {action} ({resource}): {code}: {message}".rstrip(": "), hint=hint
+        )
     if isinstance(exc, bx.TokenRetrievalError | bx.SSOError | bx.CredentialRetrievalError):
         return PreflightError(f"AWS credentials cannot be refreshed: {text}", hint=_CRED_HINT)
     if isinstance(exc, bx.BotoCoreError):
@@ -182,12 +188,18 @@ def describe(exc: BaseException, action: str, resource: str, secrets: tuple[str,
 def _hint_for(code: str, action: str) -> str | None:
     if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
         return "The credentials have expired; refresh them (e.g. aws sso login) and retry."
-    if code in ("InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
-                "InvalidAccessKeyId"):
+    if code in (
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "InvalidAccessKeyId",
+    ):
         return "The credentials are not valid for this account/endpoint; check the profile."
     if code in ("AccessDenied", "AccessDeniedException", "Forbidden", "403"):
-        return f"The identity in use lacks the permission to {action}; ask for it or use " \
-               "another profile."
+        return (
+            f"The identity in use lacks the permission to {action}; ask for it or use "
+            "another profile."
+        )
     if code in ("Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown"):
         return "AWS kept throttling after retries; wait a minute and retry."
     return None

@@ -161,9 +161,7 @@ class _Checker:
 
     def add(self, severity: Severity, code: str, item: ParsedRequirement | ParsedOption,
             message: str, hint: str) -> None:  # fmt: skip
-        self.problems.append(
-            Problem(severity, code, item.origin, redact(message), redact(hint))
-        )
+        self.problems.append(Problem(severity, code, item.origin, redact(message), redact(hint)))
 
     def run(self) -> tuple[Problem, ...]:
         applicable = [
@@ -266,8 +264,10 @@ class _Checker:
                 continue
             specs = {str(r.requirement.specifier) for r in reqs if r.requirement.specifier}
             if len(specs) > 1:
-                outcome = f"pip combines them into {combined}" if possible else (
-                    "no version satisfies them all"
+                outcome = (
+                    f"pip combines them into {combined}"
+                    if possible
+                    else ("no version satisfies them all")
                 )
                 self.add(
                     "warning", "duplicate", reqs[-1],

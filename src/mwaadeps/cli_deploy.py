@@ -17,8 +17,10 @@ DistOpt = Annotated[
 ]
 WaitOpt = Annotated[
     bool | None,
-    typer.Option("--wait/--no-wait",
-                 help="Poll until the update ends (default: wait on a terminal, not in CI)."),
+    typer.Option(
+        "--wait/--no-wait",
+        help="Poll until the update ends (default: wait on a terminal, not in CI).",
+    ),
 ]
 WorkerOpt = Annotated[
     str | None,
@@ -26,8 +28,9 @@ WorkerOpt = Annotated[
 ]
 PollOpt = Annotated[
     float | None,
-    typer.Option("--poll-interval", help="Seconds between status polls (default 15; "
-                 "MWAADEPS_POLL_INTERVAL)."),
+    typer.Option(
+        "--poll-interval", help="Seconds between status polls (default 15; MWAADEPS_POLL_INTERVAL)."
+    ),
 ]
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", help="Give up waiting after this many seconds.")
@@ -35,8 +38,16 @@ TimeoutOpt = Annotated[
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")]
 
 
-def _options(settings: Any, *, dry_run: bool, wait: bool | None, worker: str | None,
-             poll: float | None, timeout: float, config: Any) -> Any:
+def _options(
+    settings: Any,
+    *,
+    dry_run: bool,
+    wait: bool | None,
+    worker: str | None,
+    poll: float | None,
+    timeout: float,
+    config: Any,
+) -> Any:
     from . import ui
     from .deploy import DeployOptions, resolve_worker_replacement
     from .errors import ConfigError
@@ -46,8 +57,10 @@ def _options(settings: Any, *, dry_run: bool, wait: bool | None, worker: str | N
         try:
             poll = float(raw) if raw else 15.0
         except ValueError:
-            raise ConfigError(f"MWAADEPS_POLL_INTERVAL must be a number of seconds, not {raw!r}.",
-                              hint="e.g. export MWAADEPS_POLL_INTERVAL=5") from None
+            raise ConfigError(
+                f"MWAADEPS_POLL_INTERVAL must be a number of seconds, not {raw!r}.",
+                hint="e.g. export MWAADEPS_POLL_INTERVAL=5",
+            ) from None
     return DeployOptions(
         dry_run=dry_run,
         wait=ui.interactive() if wait is None else wait,
@@ -68,11 +81,21 @@ def _render_plan(result: Any) -> None:
     for p in result.plan:
         old = _short(p.old_version)
         new = _short(p.new_version) if p.new_version else ("(new)" if p.changes else old)
-        rows.append([p.artifact, p.action, ui.human_size(p.size) if p.size is not None else "-",
-                     f"{old} -> {new}" if p.changes else old,
-                     (p.sha256 or "")[:12], p.key])
-    ui.table(f"Plan for {result.environment}", ["artifact", "action", "size", "version",
-                                                "sha256", "key"], rows)
+        rows.append(
+            [
+                p.artifact,
+                p.action,
+                ui.human_size(p.size) if p.size is not None else "-",
+                f"{old} -> {new}" if p.changes else old,
+                (p.sha256 or "")[:12],
+                p.key,
+            ]
+        )
+    ui.table(
+        f"Plan for {result.environment}",
+        ["artifact", "action", "size", "version", "sha256", "key"],
+        rows,
+    )
 
 
 def _finish(result: Any, as_json: bool) -> None:
@@ -89,8 +112,10 @@ def _finish(result: Any, as_json: bool) -> None:
         ui.info("Dry run: nothing was uploaded and the environment was not updated.")
         return
     if result.ok and not result.update_called:
-        ui.success(f"Nothing changed: {result.environment} already runs these artifacts "
-                   "(no upload, no UpdateEnvironment).")
+        ui.success(
+            f"Nothing changed: {result.environment} already runs these artifacts "
+            "(no upload, no UpdateEnvironment)."
+        )
         return
     if result.last_update_error:
         err = result.last_update_error
@@ -101,19 +126,30 @@ def _finish(result: Any, as_json: bool) -> None:
         assert result.error is not None
         raise DeployFailed(result.error.message, hint=result.error.hint)
     if result.waited:
-        ui.success(f"{result.environment} is {result.status}; pip succeeded; recorded as "
-                   f"deployment {result.record_id} ({result.record_key}).")
+        ui.success(
+            f"{result.environment} is {result.status}; pip succeeded; recorded as "
+            f"deployment {result.record_id} ({result.record_key})."
+        )
     else:
-        ui.success(f"Update of {result.environment} started (recorded as deployment "
-                   f"{result.record_id}); check it with mwaadeps status.")
+        ui.success(
+            f"Update of {result.environment} started (recorded as deployment "
+            f"{result.record_id}); check it with mwaadeps status."
+        )
 
 
 def _json_failure(exc: MwaadepsError, environment: str) -> None:
     from . import ui
 
-    ui.print_json({"ok": False, "environment": environment, "plan": [], "update_called": False,
-                   "status": None, "error": {"code": exc.code, "message": exc.message,
-                                             "hint": exc.hint}})
+    ui.print_json(
+        {
+            "ok": False,
+            "environment": environment,
+            "plan": [],
+            "update_called": False,
+            "status": None,
+            "error": {"code": exc.code, "message": exc.message, "hint": exc.hint},
+        }
+    )
     raise typer.Exit(exc.exit_code)
 
 
@@ -139,8 +175,15 @@ def register(app: typer.Typer) -> None:
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
         target = settings.environment(env)
-        options = _options(settings, dry_run=dry_run, wait=wait, worker=worker_replacement,
-                           poll=poll_interval, timeout=timeout, config=target)
+        options = _options(
+            settings,
+            dry_run=dry_run,
+            wait=wait,
+            worker=worker_replacement,
+            poll=poll_interval,
+            timeout=timeout,
+            config=target,
+        )
         try:
             with ui.reporter(quiet=as_json) as rep:
                 result = core.deploy(target, settings.out_dir, options, rep)
@@ -153,8 +196,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def rollback(
         env: EnvOpt,
-        to: Annotated[int | None, typer.Option("--to", help="Deployment record id "
-                                               "(default: the previous successful one).")] = None,
+        to: Annotated[
+            int | None,
+            typer.Option(
+                "--to", help="Deployment record id (default: the previous successful one)."
+            ),
+        ] = None,
         dry_run: DryRunOpt = False,
         wait: WaitOpt = None,
         worker_replacement: WorkerOpt = None,
@@ -170,8 +217,15 @@ def register(app: typer.Typer) -> None:
         set_json(as_json)
         settings = settings_from(config=config)
         target = settings.environment(env)
-        options = _options(settings, dry_run=dry_run, wait=wait, worker=worker_replacement,
-                           poll=poll_interval, timeout=timeout, config=target)
+        options = _options(
+            settings,
+            dry_run=dry_run,
+            wait=wait,
+            worker=worker_replacement,
+            poll=poll_interval,
+            timeout=timeout,
+            config=target,
+        )
         try:
             with ui.reporter(quiet=as_json) as rep:
                 result = core.rollback(target, to, options, rep)
@@ -200,8 +254,15 @@ def register(app: typer.Typer) -> None:
         set_json(as_json)
         settings = settings_from(config=config)
         src, dst = settings.environment(source), settings.environment(dest)
-        options = _options(settings, dry_run=dry_run, wait=wait, worker=worker_replacement,
-                           poll=poll_interval, timeout=timeout, config=dst)
+        options = _options(
+            settings,
+            dry_run=dry_run,
+            wait=wait,
+            worker=worker_replacement,
+            poll=poll_interval,
+            timeout=timeout,
+            config=dst,
+        )
         try:
             with ui.reporter(quiet=as_json) as rep:
                 result = core.promote(src, dst, options, rep)
@@ -212,8 +273,9 @@ def register(app: typer.Typer) -> None:
         _finish(result, as_json)
 
     @app.command()
-    def status(env: EnvOpt, dist: DistOpt = None, as_json: JsonOpt = False,
-               config: ConfigOpt = None) -> None:
+    def status(
+        env: EnvOpt, dist: DistOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
+    ) -> None:
         """The environment's status, last update and deployed vs local artifacts."""
         from . import deploy as core
         from . import ui
@@ -225,24 +287,34 @@ def register(app: typer.Typer) -> None:
         if as_json:
             ui.print_json(report.as_json())
             return
-        ui.info(f"{report.environment} ({report.region}, Airflow {report.airflow_version}): "
-                f"{report.status}")
+        ui.info(
+            f"{report.environment} ({report.region}, Airflow {report.airflow_version}): "
+            f"{report.status}"
+        )
         last = report.last_update or {}
         if last:
             ui.info(f"Last update: {last.get('Status')} at {last.get('CreatedAt')}")
             if last.get("Error"):
                 ui.warn(f"{last['Error'].get('ErrorCode')}: {last['Error'].get('ErrorMessage')}")
-        ui.table(None, ["artifact", "key", "version", "sha256", "local build"],
-                 [[a.artifact, a.key or "-", _short(a.version), (a.sha256 or "")[:12], a.state]
-                  for a in report.artifacts])
+        ui.table(
+            None,
+            ["artifact", "key", "version", "sha256", "local build"],
+            [
+                [a.artifact, a.key or "-", _short(a.version), (a.sha256 or "")[:12], a.state]
+                for a in report.artifacts
+            ],
+        )
         if report.last_record:
             rec = report.last_record
-            ui.info(f"Last recorded deployment: {rec.get('id')} ({rec.get('action')}, "
-                    f"{rec.get('outcome')}) at {rec.get('time')} by {rec.get('who')}")
+            ui.info(
+                f"Last recorded deployment: {rec.get('id')} ({rec.get('action')}, "
+                f"{rec.get('outcome')}) at {rec.get('time')} by {rec.get('who')}"
+            )
 
     @app.command()
-    def diff(env: EnvOpt, dist: DistOpt = None, as_json: JsonOpt = False,
-             config: ConfigOpt = None) -> None:
+    def diff(
+        env: EnvOpt, dist: DistOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
+    ) -> None:
         """Package-level diff: deployed requirements.txt -> dist/requirements.txt."""
         from . import deploy as core
         from . import ui
@@ -255,22 +327,30 @@ def register(app: typer.Typer) -> None:
             ui.print_json(report.as_json())
             return
         if report.identical:
-            ui.success(f"The local build pins what {report.environment} runs "
-                       f"({report.unchanged} packages).")
+            ui.success(
+                f"The local build pins what {report.environment} runs "
+                f"({report.unchanged} packages)."
+            )
             return
         rows = [[n, "-", v, "added"] for n, v in report.added]
         rows += [[n, v, "-", "removed"] for n, v in report.removed]
         rows += [[n, o, v, "changed"] for n, o, v in report.changed]
         rows += [[o, "", "", "option added"] for o in report.options_added]
         rows += [[o, "", "", "option removed"] for o in report.options_removed]
-        ui.table(f"{report.environment} (deployed) -> local build", ["package", "deployed",
-                                                                     "local", "change"], rows)
+        ui.table(
+            f"{report.environment} (deployed) -> local build",
+            ["package", "deployed", "local", "change"],
+            rows,
+        )
         ui.info(f"{report.unchanged} packages unchanged.")
 
     @app.command()
-    def logs(env: EnvOpt, as_json: JsonOpt = False, config: ConfigOpt = None,
-             errors_only: Annotated[bool, typer.Option("--errors", help="Only ERROR lines.")]
-             = False) -> None:
+    def logs(
+        env: EnvOpt,
+        as_json: JsonOpt = False,
+        config: ConfigOpt = None,
+        errors_only: Annotated[bool, typer.Option("--errors", help="Only ERROR lines.")] = False,
+    ) -> None:
         """The requirements/startup log streams of the environment's last update."""
         from . import deploy as core
         from . import ui
@@ -283,16 +363,19 @@ def register(app: typer.Typer) -> None:
             ui.print_json({"ok": True, **report.as_json()})
             return
         if not report.streams:
-            ui.warn(f"No requirements/startup log streams found for {report.environment}'s "
-                    "last update.")
+            ui.warn(
+                f"No requirements/startup log streams found for {report.environment}'s last update."
+            )
             return
         for stream in report.streams:
             ui.info(f"== {stream.group} / {stream.name}")
-            for line in (stream.errors if errors_only else stream.lines):
+            for line in stream.errors if errors_only else stream.lines:
                 ui.info(f"  {line}")
         if report.pip_failed:
-            raise DeployFailed(f"pip failed in {report.environment}'s last update.",
-                               hint="Fix the bundle and deploy again, or mwaadeps rollback.")
+            raise DeployFailed(
+                f"pip failed in {report.environment}'s last update.",
+                hint="Fix the bundle and deploy again, or mwaadeps rollback.",
+            )
 
     @app.command()
     def history(env: EnvOpt, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
@@ -306,25 +389,49 @@ def register(app: typer.Typer) -> None:
         if as_json:
             ui.print_json({"ok": True, "records": [r.as_json() for r in records]})
             return
-        ui.table(None, ["id", "time", "action", "outcome", "who", "requirements", "plugins"],
-                 [[r.id, r.data.get("time"), r.data.get("action"), r.outcome, r.data.get("who"),
-                   (r.versions().get("requirements.txt") or ("", "-"))[1],
-                   (r.versions().get("plugins.zip") or ("", "-"))[1]] for r in records])
+        ui.table(
+            None,
+            ["id", "time", "action", "outcome", "who", "requirements", "plugins"],
+            [
+                [
+                    r.id,
+                    r.data.get("time"),
+                    r.data.get("action"),
+                    r.outcome,
+                    r.data.get("who"),
+                    (r.versions().get("requirements.txt") or ("", "-"))[1],
+                    (r.versions().get("plugins.zip") or ("", "-"))[1],
+                ]
+                for r in records
+            ],
+        )
 
     @app.command()
     def sandbox(
         host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option("--port", help="Port (0 = any free port).")] = 4566,
-        seed: Annotated[Path | None, typer.Option(
-            "--seed", help="A folder with mwaadeps.toml: create its buckets, keys and "
-            "environments.")] = None,
-        update_polls: Annotated[int, typer.Option(
-            "--update-polls", help="GetEnvironment calls an update stays UPDATING.")] = 2,
-        install: Annotated[bool, typer.Option(
-            "--install/--no-install", help="Really install bundles in the runner container "
-            "when a Docker engine answers.")] = True,
-        env_file: Annotated[Path | None, typer.Option(
-            "--env-file", help="Also write the environment variables to this file.")] = None,
+        seed: Annotated[
+            Path | None,
+            typer.Option(
+                "--seed",
+                help="A folder with mwaadeps.toml: create its buckets, keys and environments.",
+            ),
+        ] = None,
+        update_polls: Annotated[
+            int,
+            typer.Option("--update-polls", help="GetEnvironment calls an update stays UPDATING."),
+        ] = 2,
+        install: Annotated[
+            bool,
+            typer.Option(
+                "--install/--no-install",
+                help="Really install bundles in the runner container when a Docker engine answers.",
+            ),
+        ] = True,
+        env_file: Annotated[
+            Path | None,
+            typer.Option("--env-file", help="Also write the environment variables to this file."),
+        ] = None,
         verbose: Annotated[bool, typer.Option("--verbose", help="Log every request.")] = False,
         as_json: JsonOpt = False,
     ) -> None:
@@ -341,11 +448,18 @@ def register(app: typer.Typer) -> None:
         if seed is not None:
             settings = settings_from(config=(seed / "mwaadeps.toml") if seed.is_dir() else seed)
         if install:
-            installer, why = docker_installer(settings.airflow_version if settings else None,
-                                              settings.runner_image if settings else None)
+            installer, why = docker_installer(
+                settings.airflow_version if settings else None,
+                settings.runner_image if settings else None,
+            )
         with ui.reporter(quiet=as_json) as rep:
-            box = Sandbox(host, port, update_polls=update_polls, installer=installer,
-                          log=rep.log if verbose else None)
+            box = Sandbox(
+                host,
+                port,
+                update_polls=update_polls,
+                installer=installer,
+                log=rep.log if verbose else None,
+            )
             box.start()
             try:
                 seeded = box.seed(seed, rep) if seed is not None else []
@@ -357,23 +471,41 @@ def register(app: typer.Typer) -> None:
         if env_file is not None:
             env_file.write_text("".join(f"export {k}={v}\n" for k, v in variables.items()))
         if as_json:
-            ui.print_json({"ok": True, "endpoint": box.url, "env": variables,
-                           "installer": why if installer else None, "environments": [
-                               {"key": s.key, "name": s.name, "region": s.region,
-                                "bucket": s.bucket, "kms_key_arn": s.kms_key_arn,
-                                "kms_alias": s.kms_alias, "status": s.status}
-                               for s in seeded]})
+            ui.print_json(
+                {
+                    "ok": True,
+                    "endpoint": box.url,
+                    "env": variables,
+                    "installer": why if installer else None,
+                    "environments": [
+                        {
+                            "key": s.key,
+                            "name": s.name,
+                            "region": s.region,
+                            "bucket": s.bucket,
+                            "kms_key_arn": s.kms_key_arn,
+                            "kms_alias": s.kms_alias,
+                            "status": s.status,
+                        }
+                        for s in seeded
+                    ],
+                }
+            )
         else:
             ui.success(f"Sandbox on {box.url} (S3, KMS, STS, CloudWatch Logs, MWAA)")
             ui.info("Point mwaadeps, the AWS CLI or boto3 at it with:")
             for key, value in variables.items():
                 ui.info(f"  export {key}={value}")
             for s in seeded:
-                ui.info(f"Environment [{s.key}] {s.name} ({s.region}): {s.status}; bucket "
-                        f"{s.bucket}; KMS key {s.kms_alias or s.kms_key_arn}")
+                ui.info(
+                    f"Environment [{s.key}] {s.name} ({s.region}): {s.status}; bucket "
+                    f"{s.bucket}; KMS key {s.kms_alias or s.kms_key_arn}"
+                )
             ui.info(f"Real installs: {'yes, ' + why if installer else 'no (' + why + ')'}.")
-            ui.info(f"Faults: curl -X POST {box.url}/_sandbox/faults -d "
-                    "'{\"fail_next_update\": {\"message\": \"boom\"}}'  (Ctrl-C stops)")
+            ui.info(
+                f"Faults: curl -X POST {box.url}/_sandbox/faults -d "
+                '\'{"fail_next_update": {"message": "boom"}}\'  (Ctrl-C stops)'
+            )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):

@@ -36,23 +36,35 @@ RECORDS_DIR = ".mwaadeps/deployments/"
 MB = 1024 * 1024
 
 _REFUSE: dict[str, tuple[str, str]] = {
-    "UPDATING": ("an update is already in progress",
-                 "Wait for it to finish (mwaadeps status --env {key}), then deploy again."),
-    "CREATING": ("it is still being created",
-                 "Wait until it is AVAILABLE (mwaadeps status --env {key}), then deploy."),
+    "UPDATING": (
+        "an update is already in progress",
+        "Wait for it to finish (mwaadeps status --env {key}), then deploy again.",
+    ),
+    "CREATING": (
+        "it is still being created",
+        "Wait until it is AVAILABLE (mwaadeps status --env {key}), then deploy.",
+    ),
     "PENDING": ("it is pending creation", "Wait until it is AVAILABLE, then deploy."),
-    "ROLLING_BACK": ("it is rolling back a failed update",
-                     "Wait until it is UPDATE_FAILED or AVAILABLE, then deploy again."),
-    "MAINTENANCE": ("it is in its maintenance window",
-                    "Wait for the maintenance to end (mwaadeps status --env {key}), then deploy."),
+    "ROLLING_BACK": (
+        "it is rolling back a failed update",
+        "Wait until it is UPDATE_FAILED or AVAILABLE, then deploy again.",
+    ),
+    "MAINTENANCE": (
+        "it is in its maintenance window",
+        "Wait for the maintenance to end (mwaadeps status --env {key}), then deploy.",
+    ),
     "CREATING_SNAPSHOT": ("MWAA is taking a snapshot of it", "Wait a few minutes and retry."),
     "DELETING": ("it is being deleted", "Deploy to another environment."),
     "DELETED": ("it has been deleted", "Deploy to another environment."),
-    "CREATE_FAILED": ("it failed to create",
-                      "Fix or recreate the environment in the MWAA console first."),
-    "UNAVAILABLE": ("it is UNAVAILABLE (not stable)",
-                    "Investigate with mwaadeps logs --env {key} and the MWAA console; deploy "
-                    "once it is AVAILABLE or UPDATE_FAILED."),
+    "CREATE_FAILED": (
+        "it failed to create",
+        "Fix or recreate the environment in the MWAA console first.",
+    ),
+    "UNAVAILABLE": (
+        "it is UNAVAILABLE (not stable)",
+        "Investigate with mwaadeps logs --env {key} and the MWAA console; deploy "
+        "once it is AVAILABLE or UPDATE_FAILED.",
+    ),
 }
 
 
@@ -124,9 +136,14 @@ class ArtifactPlan:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "artifact": self.artifact, "action": self.action, "sha256": self.sha256,
-            "old_version": self.old_version, "new_version": self.new_version, "key": self.key,
-            "size": self.size, "old_sha256": self.old_sha256,
+            "artifact": self.artifact,
+            "action": self.action,
+            "sha256": self.sha256,
+            "old_version": self.old_version,
+            "new_version": self.new_version,
+            "key": self.key,
+            "size": self.size,
+            "old_sha256": self.old_sha256,
         }
 
 
@@ -168,9 +185,14 @@ class InstallLogs:
         return tuple(seen)
 
     def as_json(self) -> dict[str, Any]:
-        return {"environment": self.environment, "since": self.since, "pip_failed":
-                self.pip_failed, "streams": [{"group": s.group, "name": s.name,
-                                              "lines": list(s.lines)} for s in self.streams]}
+        return {
+            "environment": self.environment,
+            "since": self.since,
+            "pip_failed": self.pip_failed,
+            "streams": [
+                {"group": s.group, "name": s.name, "lines": list(s.lines)} for s in self.streams
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -198,13 +220,20 @@ class DeployResult:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "environment": self.environment, "action": self.action,
-            "plan": [p.as_json() for p in self.plan], "update_called": self.update_called,
-            "status": self.status, "error": self.error.as_json() if self.error else None,
-            "dry_run": self.dry_run, "waited": self.waited, "record_id": self.record_id,
+            "ok": self.ok,
+            "environment": self.environment,
+            "action": self.action,
+            "plan": [p.as_json() for p in self.plan],
+            "update_called": self.update_called,
+            "status": self.status,
+            "error": self.error.as_json() if self.error else None,
+            "dry_run": self.dry_run,
+            "waited": self.waited,
+            "record_id": self.record_id,
             "record_key": self.record_key,
             "last_update_error": dict(self.last_update_error) if self.last_update_error else None,
-            "log_errors": list(self.log_lines), "warnings": list(self.warnings),
+            "log_errors": list(self.log_lines),
+            "warnings": list(self.warnings),
         }
 
 
@@ -251,8 +280,14 @@ class ArtifactStatus:
     state: str  # in sync | differs | not deployed | no local build
 
     def as_json(self) -> dict[str, Any]:
-        return {"artifact": self.artifact, "key": self.key, "version": self.version,
-                "sha256": self.sha256, "local_sha256": self.local_sha256, "state": self.state}
+        return {
+            "artifact": self.artifact,
+            "key": self.key,
+            "version": self.version,
+            "sha256": self.sha256,
+            "local_sha256": self.local_sha256,
+            "state": self.state,
+        }
 
 
 @dataclass(frozen=True)
@@ -272,11 +307,17 @@ class StatusReport:
         return all(a.state == "in sync" for a in self.artifacts if a.state != "not deployed")
 
     def as_json(self) -> dict[str, Any]:
-        return {"ok": True, "environment": self.environment, "region": self.region,
-                "status": self.status, "airflow_version": self.airflow_version,
-                "last_update": dict(self.last_update) if self.last_update else None,
-                "in_sync": self.in_sync, "artifacts": [a.as_json() for a in self.artifacts],
-                "last_record": dict(self.last_record) if self.last_record else None}
+        return {
+            "ok": True,
+            "environment": self.environment,
+            "region": self.region,
+            "status": self.status,
+            "airflow_version": self.airflow_version,
+            "last_update": dict(self.last_update) if self.last_update else None,
+            "in_sync": self.in_sync,
+            "artifacts": [a.as_json() for a in self.artifacts],
+            "last_record": dict(self.last_record) if self.last_record else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -294,18 +335,22 @@ class DiffReport:
 
     @property
     def identical(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.options_added
-                    or self.options_removed)
+        return not (
+            self.added or self.removed or self.changed or self.options_added or self.options_removed
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "ok": True, "environment": self.environment,
-            "deployed_version": self.deployed_version, "identical": self.identical,
+            "ok": True,
+            "environment": self.environment,
+            "deployed_version": self.deployed_version,
+            "identical": self.identical,
             "added": [{"name": n, "version": v} for n, v in self.added],
             "removed": [{"name": n, "version": v} for n, v in self.removed],
             "changed": [{"name": n, "old": o, "new": v} for n, o, v in self.changed],
             "options_added": list(self.options_added),
-            "options_removed": list(self.options_removed), "unchanged": self.unchanged,
+            "options_removed": list(self.options_removed),
+            "unchanged": self.unchanged,
         }
 
 
@@ -331,6 +376,7 @@ class DeploymentRecord:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
 
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, streamed."""
@@ -384,12 +430,16 @@ def _records_prefix(env: EnvironmentConfig) -> str:
 def local_artifacts(dist: Path) -> dict[str, Path]:
     """The artifacts present in a dist/ folder (at least one is required)."""
     if not dist.is_dir():
-        raise BundleError(f"The bundle folder {dist} does not exist.",
-                          hint="Run mwaadeps build first, or pass --dist.")
+        raise BundleError(
+            f"The bundle folder {dist} does not exist.",
+            hint="Run mwaadeps build first, or pass --dist.",
+        )
     found = {a.name: dist / a.name for a in ARTIFACTS if (dist / a.name).is_file()}
     if not found:
-        raise BundleError(f"{dist} has no requirements.txt, plugins.zip or startup.sh.",
-                          hint="Run mwaadeps build first, or pass --dist.")
+        raise BundleError(
+            f"{dist} has no requirements.txt, plugins.zip or startup.sh.",
+            hint="Run mwaadeps build first, or pass --dist.",
+        )
     return found
 
 
@@ -400,8 +450,9 @@ def _manifest(dist: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BundleError(f"{path} is not valid JSON ({exc}).",
-                          hint="Rebuild with mwaadeps build.") from None
+        raise BundleError(
+            f"{path} is not valid JSON ({exc}).", hint="Rebuild with mwaadeps build."
+        ) from None
     return data if isinstance(data, dict) else None
 
 
@@ -420,26 +471,31 @@ def _call(aws: Aws, action: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
 
 # -- preflight ---------------------------------------------------------------------------------
 
+
 def get_environment(aws: Aws, name: str) -> dict[str, Any]:
     """GetEnvironment, with a clear error when the environment does not exist."""
     import botocore.exceptions as bx
 
     try:
-        return dict(_call(aws, f"read MWAA environment {name}", aws.mwaa.get_environment,
-                          Name=name)["Environment"])
+        return dict(
+            _call(aws, f"read MWAA environment {name}", aws.mwaa.get_environment, Name=name)[
+                "Environment"
+            ]
+        )
     except bx.ClientError as exc:
         if error_code(exc) == "ResourceNotFoundException":
             raise PreflightError(
                 f"MWAA environment {name} does not exist in {aws.region}.",
                 hint="Check name and region in the [environments] table (and the profile's "
-                     "account).",
+                "account).",
             ) from None
         with translate(f"read MWAA environment {name}", name, aws):
             raise
 
 
-def preflight(config: EnvironmentConfig, reporter: Reporter | None = None, *,
-              require_updatable: bool = True) -> Preflight:
+def preflight(
+    config: EnvironmentConfig, reporter: Reporter | None = None, *, require_updatable: bool = True
+) -> Preflight:
     """Check everything a deploy needs before changing anything; raise PreflightError."""
     rep = reporter or NullReporter()
     rep.step(f"Preflight: credentials and region for {config.key}")
@@ -453,23 +509,27 @@ def preflight(config: EnvironmentConfig, reporter: Reporter | None = None, *,
         raise PreflightError(
             f"Environment {config.name} reads from {actual}, not the configured bucket "
             f"{config.bucket}.",
-            hint=f"Set bucket = \"{str(actual).rsplit(':', 1)[-1]}\" in [environments."
-                 f"{config.key}] (or fix the environment's source bucket).",
+            hint=f'Set bucket = "{str(actual).rsplit(":", 1)[-1]}" in [environments.'
+            f"{config.key}] (or fix the environment's source bucket).",
         )
     status = str(environment.get("Status"))
     if require_updatable and status not in UPDATABLE:
-        why, hint = _REFUSE.get(status, (f"its status is {status}",
-                                         "Wait until it is AVAILABLE, then deploy."))
-        raise PreflightError(f"Environment {config.name} cannot be updated now: {why} "
-                             f"(status {status}).", hint=hint.format(key=config.key))
+        why, hint = _REFUSE.get(
+            status, (f"its status is {status}", "Wait until it is AVAILABLE, then deploy.")
+        )
+        raise PreflightError(
+            f"Environment {config.name} cannot be updated now: {why} (status {status}).",
+            hint=hint.format(key=config.key),
+        )
     warnings = list(_check_bucket(aws, config, rep))
     kms_key = config.kms_key or environment.get("KmsKey")
     if kms_key:
         warnings += _check_key(aws, config, str(kms_key), rep)
     for warning in warnings:
         rep.warn(warning)
-    return Preflight(aws, config, environment, caller, str(kms_key) if kms_key else None,
-                     tuple(warnings))
+    return Preflight(
+        aws, config, environment, caller, str(kms_key) if kms_key else None, tuple(warnings)
+    )
 
 
 def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterator[str]:
@@ -478,15 +538,21 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
     bucket = config.bucket
     rep.step(f"Preflight: bucket {bucket} (versioning, public access block)")
     try:
-        versioning = _call(aws, f"read bucket {bucket}", aws.s3.get_bucket_versioning,
-                           Bucket=bucket).get("Status") or "never enabled"
+        versioning = (
+            _call(aws, f"read bucket {bucket}", aws.s3.get_bucket_versioning, Bucket=bucket).get(
+                "Status"
+            )
+            or "never enabled"
+        )
     except bx.ClientError as exc:
         if error_code(exc) in ("AccessDenied", "403"):
             yield f"Cannot read the versioning of bucket {bucket} (access denied); not checked."
             versioning = "Enabled"
         elif error_code(exc) in ("NoSuchBucket", "404"):
-            raise PreflightError(f"Bucket {bucket} does not exist.",
-                                 hint=f"Fix bucket in [environments.{config.key}].") from None
+            raise PreflightError(
+                f"Bucket {bucket} does not exist.",
+                hint=f"Fix bucket in [environments.{config.key}].",
+            ) from None
         else:
             with translate(f"read the versioning of bucket {bucket}", bucket, aws):
                 raise
@@ -494,11 +560,12 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
         raise PreflightError(
             f"Bucket {bucket} has versioning {versioning}; MWAA requires Enabled.",
             hint=f"aws s3api put-bucket-versioning --bucket {bucket} "
-                 "--versioning-configuration Status=Enabled",
+            "--versioning-configuration Status=Enabled",
         )
     try:
-        block = _call(aws, f"read bucket {bucket}", aws.s3.get_public_access_block,
-                      Bucket=bucket)["PublicAccessBlockConfiguration"]
+        block = _call(aws, f"read bucket {bucket}", aws.s3.get_public_access_block, Bucket=bucket)[
+            "PublicAccessBlockConfiguration"
+        ]
     except bx.ClientError as exc:
         code = error_code(exc)
         if code == "NoSuchPublicAccessBlockConfiguration":
@@ -510,19 +577,28 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
             with translate(f"read the public access block of bucket {bucket}", bucket, aws):
                 raise
     if block is not None:
-        missing = [k for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy",
-                               "RestrictPublicBuckets") if not block.get(k)]  # type: ignore[misc]
+        missing = [
+            k
+            for k in (
+                "BlockPublicAcls",
+                "IgnorePublicAcls",
+                "BlockPublicPolicy",
+                "RestrictPublicBuckets",
+            )
+            if not block.get(k)
+        ]  # type: ignore[misc]
         if missing:
             raise PreflightError(
                 f"Bucket {bucket} does not block public access ({', '.join(missing)} off); "
                 "MWAA requires it blocked.",
                 hint=f"aws s3api put-public-access-block --bucket {bucket} "
-                     "--public-access-block-configuration BlockPublicAcls=true,"
-                     "IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
+                "--public-access-block-configuration BlockPublicAcls=true,"
+                "IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
             )
     try:
-        location = _call(aws, f"read bucket {bucket}", aws.s3.get_bucket_location,
-                         Bucket=bucket).get("LocationConstraint")
+        location = _call(
+            aws, f"read bucket {bucket}", aws.s3.get_bucket_location, Bucket=bucket
+        ).get("LocationConstraint")
     except bx.ClientError:
         return
     region = location or "us-east-1"
@@ -547,23 +623,27 @@ def _check_key(aws: Aws, config: EnvironmentConfig, key: str, rep: Reporter) -> 
         if code in ("AccessDeniedException", "AccessDenied"):
             return [f"Cannot describe KMS key {key} (access denied); not checked."]
         if code in ("NotFoundException", "NotFound"):
-            raise PreflightError(f"KMS key {key} (environment {config.key}) does not exist in "
-                                 f"{aws.region}.",
-                                 hint=f"Fix kms-key in [environments.{config.key}].") from None
+            raise PreflightError(
+                f"KMS key {key} (environment {config.key}) does not exist in {aws.region}.",
+                hint=f"Fix kms-key in [environments.{config.key}].",
+            ) from None
         with translate(f"describe KMS key {key}", key, aws):
             raise
     state = meta.get("KeyState")
     if state != "Enabled":
-        raise PreflightError(f"KMS key {key} is {state}; uploads cannot be encrypted with it.",
-                             hint="Enable the key (aws kms enable-key) or configure another "
-                                  "kms-key.")
+        raise PreflightError(
+            f"KMS key {key} is {state}; uploads cannot be encrypted with it.",
+            hint="Enable the key (aws kms enable-key) or configure another kms-key.",
+        )
     return []
 
 
 # -- reading what is deployed --------------------------------------------------------------
 
-def _object_sha256(aws: Aws, bucket: str, key: str, version: str | None) -> tuple[str | None,
-                                                                                  int | None]:
+
+def _object_sha256(
+    aws: Aws, bucket: str, key: str, version: str | None
+) -> tuple[str | None, int | None]:
     """sha256 (metadata, S3 checksum, or by reading it) and size of one object version."""
     import botocore.exceptions as bx
 
@@ -593,9 +673,9 @@ def _object_sha256(aws: Aws, bucket: str, key: str, version: str | None) -> tupl
     return digest.hexdigest(), size
 
 
-def deployed_artifacts(aws: Aws, bucket: str, environment: Mapping[str, Any]) -> (
-    dict[str, DeployedArtifact]
-):
+def deployed_artifacts(
+    aws: Aws, bucket: str, environment: Mapping[str, Any]
+) -> dict[str, DeployedArtifact]:
     """What the environment points at now, per artifact (with sha256 from S3)."""
     out = {}
     for spec in ARTIFACTS:
@@ -608,9 +688,10 @@ def deployed_artifacts(aws: Aws, bucket: str, environment: Mapping[str, Any]) ->
 
 # -- plan, upload, update, wait --------------------------------------------------------------
 
-def plan_deploy(pre: Preflight, dist: Path, reporter: Reporter | None = None) -> (
-    tuple[ArtifactPlan, ...]
-):
+
+def plan_deploy(
+    pre: Preflight, dist: Path, reporter: Reporter | None = None
+) -> tuple[ArtifactPlan, ...]:
     """Compare dist/ with what runs now, by sha256."""
     rep = reporter or NullReporter()
     rep.step(f"Planning: comparing {dist} with what {pre.name} runs")
@@ -622,19 +703,41 @@ def plan_deploy(pre: Preflight, dist: Path, reporter: Reporter | None = None) ->
         path = local.get(spec.name)
         if path is None:
             if now.key:
-                rep.warn(f"{spec.name} is not in {dist}; {pre.name} keeps {now.key} "
-                         f"(version {now.version}). MWAA cannot unset it: deploy an empty file "
-                         "to disable it.")
-                plan.append(ArtifactPlan(spec.name, now.key, "unchanged", now.sha256, now.size,
-                                         now.key, now.version, now.sha256, now.version))
+                rep.warn(
+                    f"{spec.name} is not in {dist}; {pre.name} keeps {now.key} "
+                    f"(version {now.version}). MWAA cannot unset it: deploy an empty file "
+                    "to disable it."
+                )
+                plan.append(
+                    ArtifactPlan(
+                        spec.name,
+                        now.key,
+                        "unchanged",
+                        now.sha256,
+                        now.size,
+                        now.key,
+                        now.version,
+                        now.sha256,
+                        now.version,
+                    )
+                )
             continue
         sha = sha256_file(path)
         key = spec.key(pre.config)
         same = now.sha256 == sha and now.key == key and now.version is not None
-        plan.append(ArtifactPlan(
-            spec.name, key, "unchanged" if same else "upload", sha, path.stat().st_size,
-            now.key, now.version, now.sha256, now.version if same else None,
-        ))
+        plan.append(
+            ArtifactPlan(
+                spec.name,
+                key,
+                "unchanged" if same else "upload",
+                sha,
+                path.stat().st_size,
+                now.key,
+                now.version,
+                now.sha256,
+                now.version if same else None,
+            )
+        )
     return tuple(plan)
 
 
@@ -642,36 +745,63 @@ def _sse(kms_key: str | None) -> dict[str, Any]:
     return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
 
 
-def upload_file(aws: Aws, bucket: str, key: str, path: Path, sha: str, kms_key: str | None,
-                options: DeployOptions, reporter: Reporter | None = None) -> str:
+def upload_file(
+    aws: Aws,
+    bucket: str,
+    key: str,
+    path: Path,
+    sha: str,
+    kms_key: str | None,
+    options: DeployOptions,
+    reporter: Reporter | None = None,
+) -> str:
     """Upload with SSE-KMS, the SHA256 checksum and sha256 metadata; the new VersionId."""
     rep = reporter or NullReporter()
     size = path.stat().st_size
-    extra: dict[str, Any] = {"Metadata": {"sha256": sha, "mwaadeps-version": __version__},
-                             **_sse(kms_key)}
+    extra: dict[str, Any] = {
+        "Metadata": {"sha256": sha, "mwaadeps-version": __version__},
+        **_sse(kms_key),
+    }
     where = f"s3://{bucket}/{key}"
     with translate(f"upload {path.name} to {where}", where, aws):
         if size <= options.multipart_threshold:
-            response = aws.s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes(),
-                                         ChecksumAlgorithm="SHA256", ChecksumSHA256=_b64(sha),
-                                         **extra)
+            response = aws.s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=path.read_bytes(),
+                ChecksumAlgorithm="SHA256",
+                ChecksumSHA256=_b64(sha),
+                **extra,
+            )
             stored = response.get("ChecksumSHA256")
             if stored and stored != _b64(sha):
-                raise AwsError(f"S3 stored {where} with another SHA256 than the file's.",
-                               hint="Retry the deploy; if it persists, check the network.")
+                raise AwsError(
+                    f"S3 stored {where} with another SHA256 than the file's.",
+                    hint="Retry the deploy; if it persists, check the network.",
+                )
         else:
             response = _multipart(aws, bucket, key, path, extra, options.part_size, rep)
     version = response.get("VersionId")
     if not version or version == "null":
-        raise AwsError(f"S3 returned no version for {where}; bucket versioning is not enabled.",
-                       hint="Enable versioning on the bucket; MWAA needs object versions.")
+        raise AwsError(
+            f"S3 returned no version for {where}; bucket versioning is not enabled.",
+            hint="Enable versioning on the bucket; MWAA needs object versions.",
+        )
     return str(version)
 
 
-def _multipart(aws: Aws, bucket: str, key: str, path: Path, extra: dict[str, Any],
-               part_size: int, rep: Reporter) -> Any:
-    upload = aws.s3.create_multipart_upload(Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256",
-                                            **extra)
+def _multipart(
+    aws: Aws,
+    bucket: str,
+    key: str,
+    path: Path,
+    extra: dict[str, Any],
+    part_size: int,
+    rep: Reporter,
+) -> Any:
+    upload = aws.s3.create_multipart_upload(
+        Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256", **extra
+    )
     upload_id = upload["UploadId"]
     total = -(-path.stat().st_size // part_size)
     parts = []
@@ -680,22 +810,41 @@ def _multipart(aws: Aws, bucket: str, key: str, path: Path, extra: dict[str, Any
             for number in range(1, total + 1):
                 chunk = fh.read(part_size)
                 checksum = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
-                part = aws.s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id,
-                                          PartNumber=number, Body=chunk,
-                                          ChecksumSHA256=checksum)
-                parts.append({"ETag": part["ETag"], "PartNumber": number,
-                              "ChecksumSHA256": part.get("ChecksumSHA256") or checksum})
+                part = aws.s3.upload_part(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=chunk,
+                    ChecksumSHA256=checksum,
+                )
+                parts.append(
+                    {
+                        "ETag": part["ETag"],
+                        "PartNumber": number,
+                        "ChecksumSHA256": part.get("ChecksumSHA256") or checksum,
+                    }
+                )
                 rep.advance(f"Uploading {path.name}", number, total)
-        return aws.s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id,
-                                                MultipartUpload={"Parts": parts})  # type: ignore[typeddict-item]
+        done = {"Parts": parts}
+        return aws.s3.complete_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload=done,  # type: ignore[arg-type]
+        )
     except BaseException:
         with contextlib.suppress(Exception):
             aws.s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
 
 
-def _update_kwargs(name: str, plan: tuple[ArtifactPlan, ...], versions: Mapping[str, str | None],
-                   worker_replacement: str | None) -> dict[str, Any]:
+def _update_kwargs(
+    name: str,
+    plan: tuple[ArtifactPlan, ...],
+    versions: Mapping[str, str | None],
+    worker_replacement: str | None,
+) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"Name": name}
     for spec in ARTIFACTS:
         item = next((p for p in plan if p.artifact == spec.name), None)
@@ -708,9 +857,15 @@ def _update_kwargs(name: str, plan: tuple[ArtifactPlan, ...], versions: Mapping[
     return kwargs
 
 
-def wait_for_update(aws: Aws, name: str, reporter: Reporter | None = None, *,
-                    poll_interval: float = 15.0, timeout: float = 3600.0,
-                    sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def wait_for_update(
+    aws: Aws,
+    name: str,
+    reporter: Reporter | None = None,
+    *,
+    poll_interval: float = 15.0,
+    timeout: float = 3600.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     """Poll GetEnvironment until AVAILABLE / UPDATE_FAILED / UNAVAILABLE (or the timeout)."""
     rep = reporter or NullReporter()
     started = time.monotonic()
@@ -724,8 +879,12 @@ def wait_for_update(aws: Aws, name: str, reporter: Reporter | None = None, *,
         sleep(poll_interval)
 
 
-def install_logs(aws: Aws, environment: Mapping[str, Any], since: float | None = None,
-                 reporter: Reporter | None = None) -> InstallLogs:
+def install_logs(
+    aws: Aws,
+    environment: Mapping[str, Any],
+    since: float | None = None,
+    reporter: Reporter | None = None,
+) -> InstallLogs:
     """The requirements_install_* / startup_script_execution_* streams since ``since``."""
     import botocore.exceptions as bx
 
@@ -744,8 +903,14 @@ def install_logs(aws: Aws, environment: Mapping[str, Any], since: float | None =
     for group in sorted(set(groups)):
         for prefix in LOG_PREFIXES:
             try:
-                found = _call(aws, f"list log streams of {group}", _streams, client=aws.logs,
-                              group=group, prefix=prefix)
+                found = _call(
+                    aws,
+                    f"list log streams of {group}",
+                    _streams,
+                    client=aws.logs,
+                    group=group,
+                    prefix=prefix,
+                )
             except bx.ClientError as exc:
                 if error_code(exc) == "ResourceNotFoundException":
                     break
@@ -791,8 +956,7 @@ def _pick_streams(names: list[str], since: float | None) -> list[str]:
 
 def _events(aws: Aws, group: str, stream: str) -> list[str]:
     lines: list[str] = []
-    kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream,
-                              "startFromHead": True}
+    kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
     previous = None
     while True:
         page = aws.logs.get_log_events(**kwargs)
@@ -805,13 +969,13 @@ def _events(aws: Aws, group: str, stream: str) -> list[str]:
 
 # -- records -----------------------------------------------------------------------------------
 
+
 def history(config: EnvironmentConfig, aws: Aws | None = None) -> tuple[DeploymentRecord, ...]:
     """The recorded deployments of an environment, oldest first."""
     aws = aws or connect(config)
     prefix = _records_prefix(config)
     keys: list[str] = []
-    with translate(f"list deployment records in s3://{config.bucket}/{prefix}", config.bucket,
-                   aws):
+    with translate(f"list deployment records in s3://{config.bucket}/{prefix}", config.bucket, aws):
         paginator = aws.s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=config.bucket, Prefix=prefix):
             keys += [o["Key"] for o in page.get("Contents", [])]
@@ -836,15 +1000,25 @@ def _write_record(pre: Preflight, data: dict[str, Any]) -> tuple[int, str]:
     key = f"{_records_prefix(pre.config)}{record_id:05d}.json"
     body = json.dumps({"id": record_id, **_jsonable(data)}, indent=2, sort_keys=True).encode()
     with translate(f"record the deployment in s3://{pre.bucket}/{key}", key, pre.aws):
-        pre.aws.s3.put_object(Bucket=pre.bucket, Key=key, Body=body,
-                              ContentType="application/json", **_sse(pre.kms_key))
+        pre.aws.s3.put_object(
+            Bucket=pre.bucket,
+            Key=key,
+            Body=body,
+            ContentType="application/json",
+            **_sse(pre.kms_key),
+        )
     return record_id, key
 
 
 # -- the flows ---------------------------------------------------------------------------------
 
-def deploy(config: EnvironmentConfig, dist: Path, options: DeployOptions | None = None,
-           reporter: Reporter | None = None) -> DeployResult:
+
+def deploy(
+    config: EnvironmentConfig,
+    dist: Path,
+    options: DeployOptions | None = None,
+    reporter: Reporter | None = None,
+) -> DeployResult:
     """Deploy dist/ to the environment: preflight, plan, upload, update, wait, verify, record.
 
     Preflight refusals raise PreflightError; later failures return ok=False with the error.
@@ -855,8 +1029,16 @@ def deploy(config: EnvironmentConfig, dist: Path, options: DeployOptions | None 
     manifest = _manifest(dist)
     pre = preflight(config, rep)
     plan = plan_deploy(pre, dist, rep)
-    base = DeployResult(True, config.name, "deploy", plan, False, str(pre.environment["Status"]),
-                        dry_run=options.dry_run, warnings=pre.warnings)
+    base = DeployResult(
+        True,
+        config.name,
+        "deploy",
+        plan,
+        False,
+        str(pre.environment["Status"]),
+        dry_run=options.dry_run,
+        warnings=pre.warnings,
+    )
     if options.dry_run or not any(p.changes for p in plan):
         return base
     versions: dict[str, str | None] = {p.artifact: p.new_version for p in plan}
@@ -866,23 +1048,44 @@ def deploy(config: EnvironmentConfig, dist: Path, options: DeployOptions | None 
         rep.step(f"Uploading {item.artifact} -> s3://{pre.bucket}/{item.key}")
         assert item.sha256 is not None
         try:
-            versions[item.artifact] = upload_file(pre.aws, pre.bucket, item.key,
-                                                  local[item.artifact], item.sha256,
-                                                  pre.kms_key, options, rep)
+            versions[item.artifact] = upload_file(
+                pre.aws,
+                pre.bucket,
+                item.key,
+                local[item.artifact],
+                item.sha256,
+                pre.kms_key,
+                options,
+                rep,
+            )
         except MwaadepsError as exc:
-            return _replace(base, plan=_with_versions(final_plan, versions), ok=False,
-                            error=ErrorInfo("upload_failed",
-                                            f"Upload of {item.artifact} failed; UpdateEnvironment "
-                                            f"was not called and {config.name} still runs the "
-                                            f"previous versions. {exc.message}", exc.hint))
+            return _replace(
+                base,
+                plan=_with_versions(final_plan, versions),
+                ok=False,
+                error=ErrorInfo(
+                    "upload_failed",
+                    f"Upload of {item.artifact} failed; UpdateEnvironment "
+                    f"was not called and {config.name} still runs the "
+                    f"previous versions. {exc.message}",
+                    exc.hint,
+                ),
+            )
         rep.advance("Uploaded", done, len(uploads))
     final = _with_versions(final_plan, versions)
-    return _update_and_verify(pre, _replace(base, plan=final), versions, options, rep,
-                              {"action": "deploy", "manifest": manifest})
+    return _update_and_verify(
+        pre,
+        _replace(base, plan=final),
+        versions,
+        options,
+        rep,
+        {"action": "deploy", "manifest": manifest},
+    )
 
 
-def _with_versions(plan: list[ArtifactPlan] | tuple[ArtifactPlan, ...],
-                   versions: Mapping[str, str | None]) -> tuple[ArtifactPlan, ...]:
+def _with_versions(
+    plan: list[ArtifactPlan] | tuple[ArtifactPlan, ...], versions: Mapping[str, str | None]
+) -> tuple[ArtifactPlan, ...]:
     from dataclasses import replace
 
     return tuple(replace(p, new_version=versions.get(p.artifact)) for p in plan)
@@ -894,9 +1097,14 @@ def _replace(result: DeployResult, **changes: Any) -> DeployResult:
     return replace(result, **changes)
 
 
-def _update_and_verify(pre: Preflight, result: DeployResult, versions: Mapping[str, str | None],
-                       options: DeployOptions, rep: Reporter,
-                       record: dict[str, Any]) -> DeployResult:
+def _update_and_verify(
+    pre: Preflight,
+    result: DeployResult,
+    versions: Mapping[str, str | None],
+    options: DeployOptions,
+    rep: Reporter,
+    record: dict[str, Any],
+) -> DeployResult:
     """One UpdateEnvironment, then wait, read the install logs, and record the outcome."""
     kwargs = _update_kwargs(pre.name, result.plan, versions, options.worker_replacement)
     rep.step(f"UpdateEnvironment {pre.name}")
@@ -905,24 +1113,41 @@ def _update_and_verify(pre: Preflight, result: DeployResult, versions: Mapping[s
         with translate(f"update MWAA environment {pre.name}", pre.name, pre.aws):
             pre.aws.mwaa.update_environment(**kwargs)
     except AwsError as exc:
-        return _replace(result, ok=False, error=ErrorInfo(
-            "update_rejected", exc.message,
-            exc.hint or "MWAA did not start the update; fix the cause and deploy again."))
+        return _replace(
+            result,
+            ok=False,
+            error=ErrorInfo(
+                "update_rejected",
+                exc.message,
+                exc.hint or "MWAA did not start the update; fix the cause and deploy again.",
+            ),
+        )
     result = _replace(result, update_called=True, status="UPDATING")
     data: dict[str, Any] = {
-        **record, "environment": pre.name, "env_key": pre.config.key, "time": _now(),
-        "who": pre.caller, "tool": f"mwaadeps {__version__}",
+        **record,
+        "environment": pre.name,
+        "env_key": pre.config.key,
+        "time": _now(),
+        "who": pre.caller,
+        "tool": f"mwaadeps {__version__}",
         "worker_replacement": kwargs.get("WorkerReplacementStrategy"),
-        "artifacts": {p.artifact: {"key": p.key, "version": versions.get(p.artifact),
-                                   "sha256": p.sha256, "size": p.size} for p in result.plan},
-        "previous": {p.artifact: {"key": p.old_key, "version": p.old_version}
-                     for p in result.plan},
+        "artifacts": {
+            p.artifact: {
+                "key": p.key,
+                "version": versions.get(p.artifact),
+                "sha256": p.sha256,
+                "size": p.size,
+            }
+            for p in result.plan
+        },
+        "previous": {p.artifact: {"key": p.old_key, "version": p.old_version} for p in result.plan},
     }
     if not options.wait:
         record_id, key = _write_record(pre, {**data, "outcome": "pending", "status": "UPDATING"})
         return _replace(result, record_id=record_id, record_key=key)
-    environment = wait_for_update(pre.aws, pre.name, rep, poll_interval=options.poll_interval,
-                                  timeout=options.timeout)
+    environment = wait_for_update(
+        pre.aws, pre.name, rep, poll_interval=options.poll_interval, timeout=options.timeout
+    )
     status = str(environment.get("Status"))
     last = environment.get("LastUpdate") or {}
     last_error = last.get("Error") or None
@@ -930,58 +1155,87 @@ def _update_and_verify(pre: Preflight, result: DeployResult, versions: Mapping[s
     logs = install_logs(pre.aws, environment, since=started - 5, reporter=rep)
     error: ErrorInfo | None = None
     if status == "UPDATE_FAILED":
-        detail = (f"{last_error.get('ErrorCode')}: {last_error.get('ErrorMessage')}"
-                  if last_error else "no error given")
-        error = ErrorInfo("update_failed",
-                          f"The update of {pre.name} failed ({detail}); MWAA rolled back to the "
-                          "previous versions.",
-                          "Read the log lines above (mwaadeps logs --env "
-                          f"{pre.config.key}), fix the bundle and deploy again.")
+        detail = (
+            f"{last_error.get('ErrorCode')}: {last_error.get('ErrorMessage')}"
+            if last_error
+            else "no error given"
+        )
+        error = ErrorInfo(
+            "update_failed",
+            f"The update of {pre.name} failed ({detail}); MWAA rolled back to the "
+            "previous versions.",
+            "Read the log lines above (mwaadeps logs --env "
+            f"{pre.config.key}), fix the bundle and deploy again.",
+        )
     elif status != "AVAILABLE":
-        error = ErrorInfo("timeout" if status not in TERMINAL else "unavailable",
-                          f"{pre.name} is {status} after the update.",
-                          f"Check mwaadeps status --env {pre.config.key} and the MWAA console.")
+        error = ErrorInfo(
+            "timeout" if status not in TERMINAL else "unavailable",
+            f"{pre.name} is {status} after the update.",
+            f"Check mwaadeps status --env {pre.config.key} and the MWAA console.",
+        )
     elif logs.pip_failed:
-        error = ErrorInfo("pip_failed",
-                          f"{pre.name} is AVAILABLE but pip failed to install the requirements "
-                          "(MWAA starts Airflow anyway, without the missing packages).",
-                          f"Fix the bundle and deploy again, or mwaadeps rollback --env "
-                          f"{pre.config.key}.")
-    elif not any(s.name.startswith("requirements_install_") for s in logs.streams) and \
-            versions.get("requirements.txt"):
-        rep.warn(f"No requirements_install log stream found for this update of {pre.name}; "
-                 "pip's result could not be verified.")
+        error = ErrorInfo(
+            "pip_failed",
+            f"{pre.name} is AVAILABLE but pip failed to install the requirements "
+            "(MWAA starts Airflow anyway, without the missing packages).",
+            f"Fix the bundle and deploy again, or mwaadeps rollback --env {pre.config.key}.",
+        )
+    elif not any(s.name.startswith("requirements_install_") for s in logs.streams) and versions.get(
+        "requirements.txt"
+    ):
+        rep.warn(
+            f"No requirements_install log stream found for this update of {pre.name}; "
+            "pip's result could not be verified."
+        )
     outcome = "success" if error is None else "failed"
-    record_id, key = _write_record(pre, {**data, "outcome": outcome, "status": status,
-                                         "error": error.as_json() if error else None})
-    return _replace(result, ok=error is None, status=status, error=error, waited=True,
-                    record_id=record_id, record_key=key,
-                    last_update_error=dict(last_error) if last_error else None,
-                    log_lines=logs.error_lines())
+    record_id, key = _write_record(
+        pre,
+        {**data, "outcome": outcome, "status": status, "error": error.as_json() if error else None},
+    )
+    return _replace(
+        result,
+        ok=error is None,
+        status=status,
+        error=error,
+        waited=True,
+        record_id=record_id,
+        record_key=key,
+        last_update_error=dict(last_error) if last_error else None,
+        log_lines=logs.error_lines(),
+    )
 
 
-def rollback(config: EnvironmentConfig, to: int | None = None,
-             options: DeployOptions | None = None,
-             reporter: Reporter | None = None) -> DeployResult:
+def rollback(
+    config: EnvironmentConfig,
+    to: int | None = None,
+    options: DeployOptions | None = None,
+    reporter: Reporter | None = None,
+) -> DeployResult:
     """Point the environment back at a recorded set of object versions (no upload)."""
     options = options or DeployOptions()
     rep = reporter or NullReporter()
     pre = preflight(config, rep)
     records = history(config, pre.aws)
-    current = {s.name: (pre.environment.get(s.path_field), pre.environment.get(s.version_field))
-               for s in ARTIFACTS}
+    current = {
+        s.name: (pre.environment.get(s.path_field), pre.environment.get(s.version_field))
+        for s in ARTIFACTS
+    }
     if to is not None:
         chosen = next((r for r in records if r.id == to), None)
         if chosen is None:
             ids = ", ".join(str(r.id) for r in records) or "none"
-            raise PreflightError(f"There is no deployment record {to} for {config.name} "
-                                 f"(recorded: {ids}).", hint=f"mwaadeps history --env {config.key}")
+            raise PreflightError(
+                f"There is no deployment record {to} for {config.name} (recorded: {ids}).",
+                hint=f"mwaadeps history --env {config.key}",
+            )
     else:
         running = {a: v for a, v in current.items() if v[0]}
         candidates = [r for r in records if r.outcome == "success" and r.versions() != running]
         if not candidates:
-            raise PreflightError(f"No earlier successful deployment of {config.name} to roll "
-                                 "back to.", hint=f"mwaadeps history --env {config.key}")
+            raise PreflightError(
+                f"No earlier successful deployment of {config.name} to roll back to.",
+                hint=f"mwaadeps history --env {config.key}",
+            )
         chosen = candidates[-1]
     rep.step(f"Rolling {config.name} back to deployment {chosen.id}")
     versions: dict[str, str | None] = {}
@@ -994,27 +1248,58 @@ def rollback(config: EnvironmentConfig, to: int | None = None,
         key, version = str(entry["key"]), entry.get("version")
         sha, size = _object_sha256(pre.aws, pre.bucket, key, version)
         if sha is None:
-            raise PreflightError(f"s3://{pre.bucket}/{key} version {version} (record "
-                                 f"{chosen.id}) no longer exists.",
-                                 hint="Pick another record with --to.")
+            raise PreflightError(
+                f"s3://{pre.bucket}/{key} version {version} (record {chosen.id}) no longer exists.",
+                hint="Pick another record with --to.",
+            )
         old_key, old_version = current[spec.name]
         same = (old_key, old_version) == (key, version)
         versions[spec.name] = version
-        plan.append(ArtifactPlan(spec.name, key, "unchanged" if same else "restore", sha, size,
-                                 old_key, old_version, None, version))
-    result = DeployResult(True, config.name, "rollback", tuple(plan), False,
-                          str(pre.environment["Status"]), dry_run=options.dry_run,
-                          warnings=pre.warnings)
+        plan.append(
+            ArtifactPlan(
+                spec.name,
+                key,
+                "unchanged" if same else "restore",
+                sha,
+                size,
+                old_key,
+                old_version,
+                None,
+                version,
+            )
+        )
+    result = DeployResult(
+        True,
+        config.name,
+        "rollback",
+        tuple(plan),
+        False,
+        str(pre.environment["Status"]),
+        dry_run=options.dry_run,
+        warnings=pre.warnings,
+    )
     if options.dry_run or not any(p.changes for p in plan):
         return result
-    return _update_and_verify(pre, result, versions, options, rep,
-                              {"action": "rollback", "rolled_back_to": chosen.id,
-                               "manifest": chosen.data.get("manifest")})
+    return _update_and_verify(
+        pre,
+        result,
+        versions,
+        options,
+        rep,
+        {
+            "action": "rollback",
+            "rolled_back_to": chosen.id,
+            "manifest": chosen.data.get("manifest"),
+        },
+    )
 
 
-def promote(source: EnvironmentConfig, dest: EnvironmentConfig,
-            options: DeployOptions | None = None,
-            reporter: Reporter | None = None) -> DeployResult:
+def promote(
+    source: EnvironmentConfig,
+    dest: EnvironmentConfig,
+    options: DeployOptions | None = None,
+    reporter: Reporter | None = None,
+) -> DeployResult:
     """Deploy to ``dest`` the exact objects ``source`` runs (copied, same sha256s)."""
     options = options or DeployOptions()
     rep = reporter or NullReporter()
@@ -1022,15 +1307,18 @@ def promote(source: EnvironmentConfig, dest: EnvironmentConfig,
     src_aws = connect(source)
     src_env = get_environment(src_aws, source.name)
     if src_env.get("Status") != "AVAILABLE":
-        raise PreflightError(f"{source.name} is {src_env.get('Status')}; promote copies only "
-                             "what a healthy environment runs.",
-                             hint=f"Wait until it is AVAILABLE (mwaadeps status --env "
-                                  f"{source.key}).")
+        raise PreflightError(
+            f"{source.name} is {src_env.get('Status')}; promote copies only "
+            "what a healthy environment runs.",
+            hint=f"Wait until it is AVAILABLE (mwaadeps status --env {source.key}).",
+        )
     src_bucket = str(src_env.get("SourceBucketArn", "")).rsplit(":", 1)[-1] or source.bucket
     running = deployed_artifacts(src_aws, src_bucket, src_env)
     if not any(a.key for a in running.values()):
-        raise PreflightError(f"{source.name} runs no requirements, plugins or startup script.",
-                             hint=f"Deploy to {source.key} first.")
+        raise PreflightError(
+            f"{source.name} runs no requirements, plugins or startup script.",
+            hint=f"Deploy to {source.key} first.",
+        )
     pre = preflight(dest, rep)
     current = deployed_artifacts(pre.aws, pre.bucket, pre.environment)
     plan = []
@@ -1039,17 +1327,36 @@ def promote(source: EnvironmentConfig, dest: EnvironmentConfig,
         if not src.key:
             continue
         if src.sha256 is None:
-            raise PreflightError(f"Cannot read s3://{src_bucket}/{src.key} version {src.version}.",
-                                 hint="Check read access to the source bucket.")
+            raise PreflightError(
+                f"Cannot read s3://{src_bucket}/{src.key} version {src.version}.",
+                hint="Check read access to the source bucket.",
+            )
         now = current[spec.name]
         key = spec.key(dest)
         same = now.sha256 == src.sha256 and now.key == key and now.version is not None
-        plan.append(ArtifactPlan(spec.name, key, "unchanged" if same else "copy", src.sha256,
-                                 src.size, now.key, now.version, now.sha256,
-                                 now.version if same else None))
-    result = DeployResult(True, dest.name, "promote", tuple(plan), False,
-                          str(pre.environment["Status"]), dry_run=options.dry_run,
-                          warnings=pre.warnings)
+        plan.append(
+            ArtifactPlan(
+                spec.name,
+                key,
+                "unchanged" if same else "copy",
+                src.sha256,
+                src.size,
+                now.key,
+                now.version,
+                now.sha256,
+                now.version if same else None,
+            )
+        )
+    result = DeployResult(
+        True,
+        dest.name,
+        "promote",
+        tuple(plan),
+        False,
+        str(pre.environment["Status"]),
+        dry_run=options.dry_run,
+        warnings=pre.warnings,
+    )
     if options.dry_run or not any(p.changes for p in plan):
         return result
     versions: dict[str, str | None] = {p.artifact: p.new_version for p in plan}
@@ -1057,26 +1364,45 @@ def promote(source: EnvironmentConfig, dest: EnvironmentConfig,
         if not item.changes:
             continue
         src = running[item.artifact]
-        rep.step(f"Copying {item.artifact}: s3://{src_bucket}/{src.key} -> "
-                 f"s3://{pre.bucket}/{item.key}")
+        rep.step(
+            f"Copying {item.artifact}: s3://{src_bucket}/{src.key} -> s3://{pre.bucket}/{item.key}"
+        )
         try:
             versions[item.artifact] = _copy(pre, src_bucket, src, item)
         except MwaadepsError as exc:
-            return _replace(result, plan=_with_versions(plan, versions), ok=False,
-                            error=ErrorInfo("copy_failed",
-                                            f"Copy of {item.artifact} failed; UpdateEnvironment "
-                                            f"was not called and {dest.name} still runs the "
-                                            f"previous versions. {exc.message}", exc.hint))
-    src_records = [r for r in history(source, src_aws)
-                   if r.versions() == {a.artifact: (a.key, a.version)
-                                       for a in running.values() if a.key}]
+            return _replace(
+                result,
+                plan=_with_versions(plan, versions),
+                ok=False,
+                error=ErrorInfo(
+                    "copy_failed",
+                    f"Copy of {item.artifact} failed; UpdateEnvironment "
+                    f"was not called and {dest.name} still runs the "
+                    f"previous versions. {exc.message}",
+                    exc.hint,
+                ),
+            )
+    src_records = [
+        r
+        for r in history(source, src_aws)
+        if r.versions() == {a.artifact: (a.key, a.version) for a in running.values() if a.key}
+    ]
     manifest = src_records[-1].data.get("manifest") if src_records else None
-    return _update_and_verify(pre, _replace(result, plan=_with_versions(plan, versions)),
-                              versions, options, rep,
-                              {"action": "promote", "manifest": manifest,
-                               "promoted_from": {"environment": source.name,
-                                                 "record": src_records[-1].id
-                                                 if src_records else None}})
+    return _update_and_verify(
+        pre,
+        _replace(result, plan=_with_versions(plan, versions)),
+        versions,
+        options,
+        rep,
+        {
+            "action": "promote",
+            "manifest": manifest,
+            "promoted_from": {
+                "environment": source.name,
+                "record": src_records[-1].id if src_records else None,
+            },
+        },
+    )
 
 
 def _copy(pre: Preflight, src_bucket: str, src: DeployedArtifact, item: ArtifactPlan) -> str:
@@ -1087,24 +1413,32 @@ def _copy(pre: Preflight, src_bucket: str, src: DeployedArtifact, item: Artifact
     where = f"s3://{pre.bucket}/{item.key}"
     with translate(f"copy {item.artifact} to {where}", where, pre.aws):
         response = pre.aws.s3.copy_object(
-            Bucket=pre.bucket, Key=item.key, CopySource=source,  # type: ignore[arg-type]
+            Bucket=pre.bucket,
+            Key=item.key,
+            CopySource=source,  # type: ignore[arg-type]
             MetadataDirective="REPLACE",
             Metadata={"sha256": item.sha256, "mwaadeps-version": __version__},
-            ChecksumAlgorithm="SHA256", **_sse(pre.kms_key))
+            ChecksumAlgorithm="SHA256",
+            **_sse(pre.kms_key),
+        )
     version = response.get("VersionId")
     if not version:
         raise AwsError(f"S3 returned no version for {where}; bucket versioning is not enabled.")
     copied, _ = _object_sha256(pre.aws, pre.bucket, item.key, version)
     if copied != item.sha256:
-        raise AwsError(f"The copy at {where} (version {version}) has sha256 {copied}, not "
-                       f"{item.sha256}.", hint="Retry the promote.")
+        raise AwsError(
+            f"The copy at {where} (version {version}) has sha256 {copied}, not {item.sha256}.",
+            hint="Retry the promote.",
+        )
     return str(version)
 
 
 # -- status, diff, logs ----------------------------------------------------------------------
 
-def status(config: EnvironmentConfig, dist: Path | None = None,
-           reporter: Reporter | None = None) -> StatusReport:
+
+def status(
+    config: EnvironmentConfig, dist: Path | None = None, reporter: Reporter | None = None
+) -> StatusReport:
     """The environment's status, last update, and deployed artifacts vs the local build."""
     rep = reporter or NullReporter()
     aws = connect(config)
@@ -1132,9 +1466,15 @@ def status(config: EnvironmentConfig, dist: Path | None = None,
         last_record = records[-1].as_json() if records else None
     except MwaadepsError as exc:
         rep.warn(f"Cannot read the deployment records: {exc.message}")
-    return StatusReport(config.name, aws.region, str(environment.get("Status")),
-                        environment.get("AirflowVersion"),
-                        _jsonable(environment.get("LastUpdate")), tuple(rows), last_record)
+    return StatusReport(
+        config.name,
+        aws.region,
+        str(environment.get("Status")),
+        environment.get("AirflowVersion"),
+        _jsonable(environment.get("LastUpdate")),
+        tuple(rows),
+        last_record,
+    )
 
 
 def _parse_requirements(text: str) -> tuple[dict[str, str], set[str]]:
@@ -1156,8 +1496,11 @@ def _parse_requirements(text: str) -> tuple[dict[str, str], set[str]]:
             options.add(line)
             continue
         specs = list(req.specifier)
-        version = (specs[0].version if len(specs) == 1 and specs[0].operator in ("==", "===")
-                   else str(req.specifier) or "*")
+        version = (
+            specs[0].version
+            if len(specs) == 1 and specs[0].operator in ("==", "===")
+            else str(req.specifier) or "*"
+        )
         packages[canonicalize_name(req.name)] = version
     return packages, options
 
@@ -1167,14 +1510,17 @@ def diff(config: EnvironmentConfig, dist: Path, reporter: Reporter | None = None
     rep = reporter or NullReporter()
     local_path = dist / "requirements.txt"
     if not local_path.is_file():
-        raise BundleError(f"{local_path} does not exist.",
-                          hint="Run mwaadeps build first, or pass --dist.")
+        raise BundleError(
+            f"{local_path} does not exist.", hint="Run mwaadeps build first, or pass --dist."
+        )
     aws = connect(config)
     rep.step(f"Reading the requirements {config.name} runs")
     environment = get_environment(aws, config.name)
     bucket = str(environment.get("SourceBucketArn", "")).rsplit(":", 1)[-1] or config.bucket
-    key, version = environment.get("RequirementsS3Path"), environment.get(
-        "RequirementsS3ObjectVersion")
+    key, version = (
+        environment.get("RequirementsS3Path"),
+        environment.get("RequirementsS3ObjectVersion"),
+    )
     deployed_text = ""
     if key:
         kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
@@ -1185,11 +1531,11 @@ def diff(config: EnvironmentConfig, dist: Path, reporter: Reporter | None = None
     old, old_opts = _parse_requirements(deployed_text)
     new, new_opts = _parse_requirements(local_path.read_text(encoding="utf-8"))
     return DiffReport(
-        config.name, version,
+        config.name,
+        version,
         added=tuple(sorted((n, v) for n, v in new.items() if n not in old)),
         removed=tuple(sorted((n, v) for n, v in old.items() if n not in new)),
-        changed=tuple(sorted((n, old[n], v) for n, v in new.items()
-                             if n in old and old[n] != v)),
+        changed=tuple(sorted((n, old[n], v) for n, v in new.items() if n in old and old[n] != v)),
         options_added=tuple(sorted(new_opts - old_opts)),
         options_removed=tuple(sorted(old_opts - new_opts)),
         unchanged=sum(1 for n, v in new.items() if old.get(n) == v),

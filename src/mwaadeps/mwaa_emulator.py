@@ -156,8 +156,9 @@ class MwaaEmulator:
             endpoint_url=self.aws_endpoint,
             aws_access_key_id="sandbox",
             aws_secret_access_key="sandbox",
-            config=Config(retries={"mode": "standard", "max_attempts": 3},
-                          user_agent_extra=INTERNAL_AGENT),
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 3}, user_agent_extra=INTERNAL_AGENT
+            ),
         )
 
     def reset(self) -> None:
@@ -169,9 +170,9 @@ class MwaaEmulator:
             self.problems.clear()
             self._object_puts = 0
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> (
-        Iterable[bytes]
-    ):
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         """Serve one MWAA API request."""
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "/")
@@ -193,8 +194,9 @@ class MwaaEmulator:
             self.problems.append(f"{type(exc).__name__}: {exc}")
             return _respond(start_response, 500, {"message": str(exc)}, "InternalServerException")
 
-    def _dispatch(self, method: str, path: str, region: str, raw: bytes,
-                  query: dict[str, str]) -> dict[str, Any]:
+    def _dispatch(
+        self, method: str, path: str, region: str, raw: bytes, query: dict[str, str]
+    ) -> dict[str, Any]:
         try:
             body = json.loads(raw) if raw.strip() else {}
         except ValueError:
@@ -207,8 +209,12 @@ class MwaaEmulator:
         match = re.fullmatch(r"/environments/([^/]+)", path)
         if match:
             name = unquote(match.group(1))
-            op = {"PUT": "CreateEnvironment", "GET": "GetEnvironment",
-                  "PATCH": "UpdateEnvironment", "DELETE": "DeleteEnvironment"}.get(method)
+            op = {
+                "PUT": "CreateEnvironment",
+                "GET": "GetEnvironment",
+                "PATCH": "UpdateEnvironment",
+                "DELETE": "DeleteEnvironment",
+            }.get(method)
             if op is None:
                 raise ApiError(405, "MethodNotAllowedException", f"{method} is not allowed.")
             self.calls[op] += 1
@@ -220,14 +226,16 @@ class MwaaEmulator:
             if op == "UpdateEnvironment":
                 return self.update_environment(region, name, body)
             return self.delete_environment(region, name)
-        raise ApiError(404, "UnknownOperationException",
-                       f"The sandbox does not implement {method} {path}.")
+        raise ApiError(
+            404, "UnknownOperationException", f"The sandbox does not implement {method} {path}."
+        )
 
     def _env(self, region: str, name: str) -> _Environment:
         env = self._envs.get((region, name))
         if env is None:
-            raise ApiError(404, "ResourceNotFoundException",
-                           f"Environment {name} does not exist in {region}.")
+            raise ApiError(
+                404, "ResourceNotFoundException", f"Environment {name} does not exist in {region}."
+            )
         return env
 
     # -- operations -----------------------------------------------------------------------
@@ -243,15 +251,19 @@ class MwaaEmulator:
             raise _validation("MaxResults and NextToken must be integers.") from None
         if not 1 <= limit <= 25:
             raise _validation("MaxResults must be between 1 and 25.")
-        out: dict[str, Any] = {"Environments": names[start:start + limit]}
+        out: dict[str, Any] = {"Environments": names[start : start + limit]}
         if start + limit < len(names):
             out["NextToken"] = str(start + limit)
         return out
 
     def create_environment(self, region: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
         """CreateEnvironment: validate, check S3, create log groups; status CREATING."""
-        for required in ("ExecutionRoleArn", "SourceBucketArn", "DagS3Path",
-                         "NetworkConfiguration"):
+        for required in (
+            "ExecutionRoleArn",
+            "SourceBucketArn",
+            "DagS3Path",
+            "NetworkConfiguration",
+        ):
             if not body.get(required):
                 raise _validation(f"1 validation error detected: {required} must not be null.")
         bucket = _bucket_of(body["SourceBucketArn"])
@@ -272,10 +284,10 @@ class MwaaEmulator:
             "Arn": arn,
             "CreatedAt": time.time(),
             "WebserverUrl": f"{uuid.uuid4().hex[:12]}-vpce.c{uuid.uuid4().hex[:2]}"
-                            f".{region}.airflow.amazonaws.com",
+            f".{region}.airflow.amazonaws.com",
             "ExecutionRoleArn": body["ExecutionRoleArn"],
             "ServiceRoleArn": f"arn:aws:iam::{self.account}:role/aws-service-role/"
-                              "airflow.amazonaws.com/AWSServiceRoleForAmazonMWAA",
+            "airflow.amazonaws.com/AWSServiceRoleForAmazonMWAA",
             "AirflowVersion": body.get("AirflowVersion", "2.10.3"),
             "SourceBucketArn": body["SourceBucketArn"],
             "DagS3Path": body["DagS3Path"],
@@ -303,8 +315,7 @@ class MwaaEmulator:
         with self._lock:
             env = self._env(region, name)
             status = env.data["Status"]
-            if status in ("CREATING", "UPDATING") and not (self.faults.stay_updating
-                                                           or env.held):
+            if status in ("CREATING", "UPDATING") and not (self.faults.stay_updating or env.held):
                 env.polls += 1
                 installing = env.install is not None and env.install.is_alive()
                 if env.polls >= self.update_polls and not installing:
@@ -371,8 +382,9 @@ class MwaaEmulator:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _check_artifacts(self, s3: Any, bucket: str, body: dict[str, Any],
-                         current: dict[str, Any]) -> dict[str, Any]:
+    def _check_artifacts(
+        self, s3: Any, bucket: str, body: dict[str, Any], current: dict[str, Any]
+    ) -> dict[str, Any]:
         """The artifact paths/versions after this request; each must exist in S3."""
         out: dict[str, Any] = {}
         for path_key, version_key, label in _ARTIFACTS:
@@ -424,8 +436,9 @@ class MwaaEmulator:
             with tempfile.TemporaryDirectory(prefix="mwaa-sandbox-") as tmp:
                 for path_key, version_key, label in _ARTIFACTS:
                     if target.get(path_key):
-                        obj = s3.get_object(Bucket=bucket, Key=target[path_key],
-                                            VersionId=target[version_key])
+                        obj = s3.get_object(
+                            Bucket=bucket, Key=target[path_key], VersionId=target[version_key]
+                        )
                         (Path(tmp) / label).write_bytes(obj["Body"].read())
                 env.install_result = self.installer(Path(tmp))
         except Exception as exc:
@@ -443,9 +456,11 @@ class MwaaEmulator:
                 Status="FAILED",
                 Error={
                     "ErrorCode": str(fail.get("code") or "INCORRECT_CONFIGURATION"),
-                    "ErrorMessage": str(fail.get("message") or
-                                        "The update failed: requirements could not be installed. "
-                                        "The environment was rolled back."),
+                    "ErrorMessage": str(
+                        fail.get("message")
+                        or "The update failed: requirements could not be installed. "
+                        "The environment was rolled back."
+                    ),
                 },
             )
         else:
@@ -456,18 +471,22 @@ class MwaaEmulator:
         env.pending = None
         self._write_logs(env, target, lines, int(now))
 
-    def _install_lines(self, env: _Environment, target: dict[str, Any],
-                       pip_fail: bool) -> list[str]:
+    def _install_lines(
+        self, env: _Environment, target: dict[str, Any], pip_fail: bool
+    ) -> list[str]:
         result = env.install_result
         if result is not None:
-            lines = [line if line.startswith("[sandbox]") else f"[INFO] - {line}"
-                     for line in result.lines]
+            lines = [
+                line if line.startswith("[sandbox]") else f"[INFO] - {line}"
+                for line in result.lines
+            ]
             if not result.ok:
                 lines.append(f"[ERROR] - {PIP_FAILED_LINE}")
             return lines
         pins = self._requirement_lines(env, target)
-        lines = ["[INFO] - Installing requirements from "
-                 "/usr/local/airflow/requirements/requirements.txt"]
+        lines = [
+            "[INFO] - Installing requirements from /usr/local/airflow/requirements/requirements.txt"
+        ]
         lines += [f"[INFO] - Collecting {pin}" for pin in pins if not pin.startswith("-")]
         if pip_fail:
             bad = next((p for p in pins if not p.startswith("-")), "a-requirement")
@@ -486,16 +505,19 @@ class MwaaEmulator:
             return []
         try:
             obj = self._client("s3", env.region).get_object(
-                Bucket=_bucket_of(target["SourceBucketArn"]), Key=target["RequirementsS3Path"],
-                VersionId=target["RequirementsS3ObjectVersion"])
+                Bucket=_bucket_of(target["SourceBucketArn"]),
+                Key=target["RequirementsS3Path"],
+                VersionId=target["RequirementsS3ObjectVersion"],
+            )
             text = obj["Body"].read().decode("utf-8", "replace")
         except Exception as exc:
             self.problems.append(f"read requirements: {exc}")
             return []
         return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
-    def _write_logs(self, env: _Environment, target: dict[str, Any], lines: list[str],
-                    epoch: int) -> None:
+    def _write_logs(
+        self, env: _Environment, target: dict[str, Any], lines: list[str], epoch: int
+    ) -> None:
         logs = self._client("logs", env.region)
         cfg = env.data.get("LoggingConfiguration") or {}
         startup = target.get("StartupScriptS3Path")
@@ -506,10 +528,16 @@ class MwaaEmulator:
             group = arn.split(":log-group:", 1)[1].rsplit(":", 1)[0]
             streams = [(f"requirements_install_{host}_{epoch}.log", lines)]
             if startup:
-                streams.append((f"startup_script_execution_{host}_{epoch}.log", [
-                    "[INFO] - Running the startup script /usr/local/airflow/startup/startup.sh",
-                    "[INFO] - Startup script finished with exit code 0",
-                ]))
+                streams.append(
+                    (
+                        f"startup_script_execution_{host}_{epoch}.log",
+                        [
+                            "[INFO] - Running the startup script "
+                            "/usr/local/airflow/startup/startup.sh",
+                            "[INFO] - Startup script finished with exit code 0",
+                        ],
+                    )
+                )
             for stream, content in streams:
                 try:
                     self._put_stream(logs, group, stream, content)
@@ -530,12 +558,12 @@ class MwaaEmulator:
 
     # -- the sandbox's control API and S3 faults ------------------------------------------
 
-    def control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> (
-        Iterable[bytes]
-    ):
+    def control(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         """Serve /_sandbox/*: health, faults, calls, reset, forced status."""
         method = environ.get("REQUEST_METHOD", "GET")
-        path = environ.get("PATH_INFO", "/")[len("/_sandbox"):].rstrip("/")
+        path = environ.get("PATH_INFO", "/")[len("/_sandbox") :].rstrip("/")
         raw = _read_body(environ)
         try:
             body = json.loads(raw) if raw.strip() else {}
@@ -550,18 +578,28 @@ class MwaaEmulator:
                 elif method in ("POST", "PUT"):
                     unknown = set(body) - set(asdict(Faults()))
                     if unknown:
-                        return _respond(start_response, 400, {
-                            "message": f"unknown faults: {', '.join(sorted(unknown))}",
-                            "known": sorted(asdict(Faults())),
-                        }, "BadRequest")
+                        return _respond(
+                            start_response,
+                            400,
+                            {
+                                "message": f"unknown faults: {', '.join(sorted(unknown))}",
+                                "known": sorted(asdict(Faults())),
+                            },
+                            "BadRequest",
+                        )
                     for key, value in body.items():
                         setattr(self.faults, key, value)
                 return _respond(start_response, 200, asdict(self.faults))
             if path == "/calls":
-                return _respond(start_response, 200, {
-                    "mwaa": dict(self.calls), "s3_object_puts": self._object_puts,
-                    "problems": list(self.problems),
-                })
+                return _respond(
+                    start_response,
+                    200,
+                    {
+                        "mwaa": dict(self.calls),
+                        "s3_object_puts": self._object_puts,
+                        "problems": list(self.problems),
+                    },
+                )
             if path == "/reset" and method == "POST":
                 self.reset()
                 return _respond(start_response, 200, {"ok": True})
@@ -570,19 +608,25 @@ class MwaaEmulator:
                 name = unquote(match.group(1))
                 found = [e for (r, n), e in self._envs.items() if n == name]
                 if not found:
-                    return _respond(start_response, 404, {"message": f"no environment {name}"},
-                                    "ResourceNotFoundException")
+                    return _respond(
+                        start_response,
+                        404,
+                        {"message": f"no environment {name}"},
+                        "ResourceNotFoundException",
+                    )
                 status = body.get("Status")
                 if status not in STATUSES:
-                    return _respond(start_response, 400,
-                                    {"message": f"Status must be one of {', '.join(STATUSES)}"},
-                                    "BadRequest")
+                    return _respond(
+                        start_response,
+                        400,
+                        {"message": f"Status must be one of {', '.join(STATUSES)}"},
+                        "BadRequest",
+                    )
                 found[0].data["Status"] = status
                 found[0].pending = None
                 found[0].held = status not in _UPDATABLE
                 return _respond(start_response, 200, {"Name": name, "Status": status})
-        return _respond(start_response, 404, {"message": f"no control endpoint {path}"},
-                        "NotFound")
+        return _respond(start_response, 404, {"message": f"no control endpoint {path}"}, "NotFound")
 
     def s3_fault(self, environ: dict[str, Any]) -> tuple[int, str, str] | None:
         """Count object writes; an injected S3 error (status, code, message) or None."""
@@ -633,34 +677,54 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return stream.read(length) if stream is not None and length > 0 else b""
 
 
-def _respond(start_response: Callable[..., Any], status: int, payload: dict[str, Any],
-             error_type: str | None = None) -> Iterator[bytes]:
+def _respond(
+    start_response: Callable[..., Any],
+    status: int,
+    payload: dict[str, Any],
+    error_type: str | None = None,
+) -> Iterator[bytes]:
     body = json.dumps(payload).encode()
-    reasons = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-               405: "Method Not Allowed", 429: "Too Many Requests", 500: "Internal Server Error",
-               503: "Service Unavailable"}
+    reasons = {
+        200: "OK",
+        400: "Bad Request",
+        403: "Forbidden",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }
     headers = [
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(body))),
         ("x-amzn-RequestId", str(uuid.uuid4())),
     ]
     if error_type:
-        headers.append(("x-amzn-ErrorType", f"{error_type}:http://internal.amazon.com/coral/"
-                                            "com.amazonaws.airflow/"))
+        headers.append(
+            (
+                "x-amzn-ErrorType",
+                f"{error_type}:http://internal.amazon.com/coral/com.amazonaws.airflow/",
+            )
+        )
     start_response(f"{status} {reasons.get(status, 'Error')}", headers)
     yield body
 
 
-def s3_error(start_response: Callable[..., Any], status: int, code: str, message: str) -> (
-    Iterator[bytes]
-):
+def s3_error(
+    start_response: Callable[..., Any], status: int, code: str, message: str
+) -> Iterator[bytes]:
     """An S3-style XML error response."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{code}</Code><Message>{message}</Message>"
         f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId></Error>"
     ).encode()
-    start_response(f"{status} Error", [("Content-Type", "application/xml"),
-                                       ("Content-Length", str(len(body))),
-                                       ("Connection", "close")])
+    start_response(
+        f"{status} Error",
+        [
+            ("Content-Type", "application/xml"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ],
+    )
     yield body

@@ -59,9 +59,9 @@ class _Front:
         self.moto_app = moto_app
         self.emulator = emulator
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> (
-        Iterable[bytes]
-    ):
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "").startswith("/_sandbox/"):
             return self.emulator.control(environ, start_response)
         scope = signing_scope(environ.get("HTTP_AUTHORIZATION", ""))
@@ -87,9 +87,15 @@ def _drain(environ: dict[str, Any]) -> None:
 class Sandbox:
     """moto + the MWAA emulator on one port. ``start()``, use ``url``, ``stop()``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, update_polls: int = 2,
-                 installer: Installer | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        update_polls: int = 2,
+        installer: Installer | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
         self.host = host
         self.log = log
         self.port = port
@@ -129,16 +135,18 @@ class Sandbox:
 
         app = _Front(DomainDispatcherApplication(create_backend_app), self.emulator)
         try:
-            self._server = make_server(self.host, self.port, app, threaded=True,
-                                       request_handler=Handler)
+            self._server = make_server(
+                self.host, self.port, app, threaded=True, request_handler=Handler
+            )
         except OSError as exc:
             raise SandboxError(
                 f"Cannot listen on {self.host}:{self.port}: {exc.strerror or exc}.",
                 hint="Pick another --port (0 picks a free one).",
             ) from None
         self.emulator.aws_endpoint = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="mwaadeps-sandbox")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="mwaadeps-sandbox"
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -185,12 +193,16 @@ class Sandbox:
         """Force an environment's status (e.g. UPDATING) for a rehearsal."""
         return self._control("POST", f"/_sandbox/environments/{name}", {"Status": status})
 
-    def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> (
-        dict[str, Any]
-    ):
+    def _control(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", method=method, data=data,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            method=method,
+            data=data,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
 
@@ -206,10 +218,16 @@ class Sandbox:
         from botocore.config import Config
 
         return boto3.client(  # type: ignore[call-overload]
-            service, region_name=region, endpoint_url=self.url,
-            aws_access_key_id=DUMMY_KEY_ID, aws_secret_access_key=DUMMY_SECRET,
-            config=Config(inject_host_prefix=False, user_agent_extra=INTERNAL_AGENT,
-                          retries={"mode": "standard", "max_attempts": 3}),
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id=DUMMY_KEY_ID,
+            aws_secret_access_key=DUMMY_SECRET,
+            config=Config(
+                inject_host_prefix=False,
+                user_agent_extra=INTERNAL_AGENT,
+                retries={"mode": "standard", "max_attempts": 3},
+            ),
         )
 
     def seed(self, example: Path, reporter: Reporter | None = None) -> list[SeededEnvironment]:
@@ -238,8 +256,9 @@ class Sandbox:
             status = self._create_environment(
                 region, cfg.name, cfg.bucket, key_arn, settings.airflow_version or "2.10.3"
             )
-            out.append(SeededEnvironment(cfg.key, cfg.name, region, cfg.bucket, key_arn, alias,
-                                         status))
+            out.append(
+                SeededEnvironment(cfg.key, cfg.name, region, cfg.bucket, key_arn, alias, status)
+            )
         return out
 
     def _create_key(self, region: str, wanted: str, bucket: str) -> tuple[str, str | None]:
@@ -262,32 +281,65 @@ class Sandbox:
         if region == "us-east-1":
             s3.create_bucket(Bucket=bucket)
         else:
-            s3.create_bucket(Bucket=bucket,
-                             CreateBucketConfiguration={"LocationConstraint": region})
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+            )
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
-            "ApplyServerSideEncryptionByDefault": {
-                "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}}]})
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        s3.put_bucket_encryption(
+            Bucket=bucket,
+            ServerSideEncryptionConfiguration={
+                "Rules": [
+                    {
+                        "ApplyServerSideEncryptionByDefault": {
+                            "SSEAlgorithm": "aws:kms",
+                            "KMSMasterKeyID": key_arn,
+                        }
+                    }
+                ]
+            },
+        )
         s3.put_object(Bucket=bucket, Key="dags/.keep", Body=b"")
 
-    def _create_environment(self, region: str, name: str, bucket: str, key_arn: str,
-                            airflow: str) -> str:
+    def _create_environment(
+        self, region: str, name: str, bucket: str, key_arn: str, airflow: str
+    ) -> str:
         mwaa = self.client("mwaa", region)
-        logging_cfg = {m: {"Enabled": True, "LogLevel": "INFO"} for m in (
-            "DagProcessingLogs", "SchedulerLogs", "TaskLogs", "WebserverLogs", "WorkerLogs")}
+        logging_cfg = {
+            m: {"Enabled": True, "LogLevel": "INFO"}
+            for m in (
+                "DagProcessingLogs",
+                "SchedulerLogs",
+                "TaskLogs",
+                "WebserverLogs",
+                "WorkerLogs",
+            )
+        }
         try:
             mwaa.create_environment(
                 Name=name,
                 ExecutionRoleArn=f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/{name}-execution-role",
                 SourceBucketArn=f"arn:aws:s3:::{bucket}",
                 DagS3Path="dags",
-                NetworkConfiguration={"SubnetIds": ["subnet-0a1b2c3d", "subnet-0e1f2a3b"],
-                                      "SecurityGroupIds": ["sg-0a1b2c3d"]},
-                AirflowVersion=airflow, KmsKey=key_arn, EnvironmentClass="mw1.small",
-                MaxWorkers=2, MinWorkers=1, Schedulers=2, WebserverAccessMode="PRIVATE_ONLY",
+                NetworkConfiguration={
+                    "SubnetIds": ["subnet-0a1b2c3d", "subnet-0e1f2a3b"],
+                    "SecurityGroupIds": ["sg-0a1b2c3d"],
+                },
+                AirflowVersion=airflow,
+                KmsKey=key_arn,
+                EnvironmentClass="mw1.small",
+                MaxWorkers=2,
+                MinWorkers=1,
+                Schedulers=2,
+                WebserverAccessMode="PRIVATE_ONLY",
                 LoggingConfiguration=logging_cfg,  # type: ignore[arg-type]
             )
         except Exception as exc:
@@ -324,9 +376,9 @@ def _rename_moto_key(region: str, created: str, wanted: str) -> str | None:
         return None
 
 
-def docker_installer(airflow_version: str | None, image: str | None = None) -> (
-    tuple[Installer | None, str]
-):
+def docker_installer(
+    airflow_version: str | None, image: str | None = None
+) -> tuple[Installer | None, str]:
     """An installer running bundles in the runner container (localtest.run_bundle), and why
     not when it cannot: no localtest, no engine, no image."""
     try:
