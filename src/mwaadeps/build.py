@@ -12,8 +12,8 @@ from typing import Any
 
 from .bundle import BundleSpec, input_digest, write_bundle
 from .config import Settings
-from .constraints import load_constraints
-from .errors import ConfigError
+from .constraints import Constraints, load_constraints
+from .errors import ConfigError, ResolutionError
 from .lock import lock, resolve_base
 from .lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
 from .progress import NullReporter, Reporter
@@ -60,6 +60,32 @@ def select(packages: Sequence[LockedPackage], full: bool) -> tuple[list[LockedPa
     return bundled, [p.pin for p in packages if p.role == BUNDLE]
 
 
+def with_base_artifacts(
+    settings: Settings,
+    constraints: Constraints,
+    packages: Sequence[LockedPackage],
+    reporter: Reporter,
+) -> list[LockedPackage]:
+    """Fill in the wheels of base packages the lock records by version only (for --full)."""
+    base = resolve_base(settings, constraints, reporter)
+    out = []
+    for pkg in packages:
+        if pkg.wheel is None and pkg.sdist is None:
+            found = base.get(pkg.name)
+            if found is None or found.version != pkg.version:
+                raise ResolutionError(
+                    f"{pkg.name} {pkg.version} of MWAA's base install resolves differently now "
+                    f"({found.version if found else 'absent'}).",
+                    hint="Run `mwaadeps lock` again.",
+                )
+            wheels = sorted(found.wheels, key=lambda w: (len(w.filename), w.filename))
+            pkg = dataclasses.replace(
+                pkg, wheel=wheels[0] if wheels else None, sdist=None if wheels else found.sdist
+            )
+        out.append(pkg)
+    return out
+
+
 def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
     """Build dist/ for settings.target; a warm rebuild with unchanged inputs stays offline."""
     reporter = reporter or NullReporter()
@@ -75,6 +101,8 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
     timings["lock"] = time.monotonic() - started
     constraints = load_constraints(settings, reporter)
     packages, pins = select(locked.lock.packages, settings.full)
+    if any(p.wheel is None and p.sdist is None for p in packages):
+        packages = with_base_artifacts(settings, constraints, packages, reporter)
     wheels: list[FetchedWheel] = []
     downloaded = 0
     t0 = time.monotonic()

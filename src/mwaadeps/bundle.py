@@ -173,7 +173,11 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
         "inputs": dict(sorted(spec.inputs.items())),
         "pinned": {p.split("==")[0]: p.split("==")[1] for p in spec.pins},
         "locked": {p.name: p.version for p in sorted(spec.lock.packages, key=lambda p: p.name)},
-        "provided": {p.name: p.version for p in spec.lock.packages if p.role == "provided"},
+        "provided": {
+            p.name: p.version
+            for p in sorted(spec.lock.packages, key=lambda p: p.name)
+            if p.role == "provided"
+        },
         "wheels": [w.to_dict() for w in spec.wheels] if spec.mode == "bundle" else [],
         "outputs": {k: {"sha256": v["sha256"], "size": v["size"]} for k, v in outputs.items()},
     }

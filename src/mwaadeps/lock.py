@@ -6,7 +6,9 @@ import dataclasses
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -220,26 +222,55 @@ def resolve_base(
     return resolved
 
 
+def base_snapshot(target: Target, constraints: Constraints) -> dict[str, str] | None:
+    """MWAA's base install as mwaadeps resolved it for a known version (shipped data).
+
+    Used only when made from the very same constraints file and Python; else None.
+    """
+    data = resources.files("mwaadeps").joinpath("data", "base", f"{target.airflow_version}.json")
+    if not data.is_file():
+        return None
+    raw = json.loads(data.read_text(encoding="utf-8"))
+    if (
+        raw.get("constraints_sha256") != constraints.sha256
+        or raw.get("python_full") != target.python_full
+        or raw.get("base_requirements") != target.base_requirements()
+    ):
+        return None
+    return {canonicalize_name(n): str(v) for n, v in raw["packages"].items()}
+
+
+def base_versions(
+    settings: Settings, constraints: Constraints, reporter: Reporter | None = None
+) -> dict[str, str]:
+    """What MWAA's image has installed: name -> version (shipped snapshot, else resolved)."""
+    snapshot = base_snapshot(settings.target, constraints)
+    if snapshot is not None:
+        return snapshot
+    return {n: r.version for n, r in resolve_base(settings, constraints, reporter).items()}
+
+
 def classify(
     combined: dict[str, Resolved],
-    base: dict[str, Resolved],
+    base: Mapping[str, str],
     constraints: Constraints,
     top_level: frozenset[str],
     local_links: Path | None = None,
 ) -> tuple[LockedPackage, ...]:
     """Decide per package: provided by the image, bundled, or bundled as a fallback.
 
-    A base package is provided when the constraints pin it (the image has exactly that
-    version). An unpinned one may drift in the image: when a bundled package needs it, its
-    wheel is bundled too, unpinned, so pip keeps the installed one if it fits.
+    `base` maps what MWAA's image installs to its version. A base package is provided when
+    the constraints pin it (the image has exactly that version). An unpinned one may drift
+    in the image: when a bundled package needs it, its wheel is bundled too, unpinned, so
+    pip keeps the installed one if it fits.
     """
 
     def provided_pinned(name: str) -> bool:
-        res, in_base = combined[name], base.get(name)
+        res = combined[name]
         pinned = (
             constraints.pin(name) == res.version or constraints.essential.get(name) == res.version
         )
-        return in_base is not None and in_base.version == res.version and pinned
+        return base.get(name) == res.version and pinned
 
     children: dict[str, set[str]] = {}
     for name, res in combined.items():
@@ -257,8 +288,7 @@ def classify(
             stack.extend(children.get(cur, ()))
     out = []
     for name, res in sorted(combined.items()):
-        in_base = base.get(name)
-        if in_base is not None and in_base.version == res.version:
+        if base.get(name) == res.version:
             role = PROVIDED if provided_pinned(name) or name not in reach else FALLBACK
         else:
             role = BUNDLE
@@ -320,22 +350,15 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
         f"Resolving for MWAA {target.airflow_version} (Python {target.python_version}, "
         f"{target.uv_platform}) with {resolver.name}"
     )
-    job = resolve_job(
-        settings,
-        target,
-        constraints,
-        inputs,
-        {"base": target.base_requirements(), "user": list(inputs.user_lines)},
-    )
-    # The combined resolution first: it fills uv's cache with everything the base install
-    # needs, so the base resolution after it runs from the cache (in parallel, cold, they
-    # fetched the same pages twice).
-    combined = resolver.resolve(job)
-    base = resolve_base(settings, constraints, reporter, prefer_cache=True)
+    # The user's requirements resolve against MWAA's installed base as the constraints and
+    # essential pins fix it; which of the answer MWAA already has comes from the base set.
+    job = resolve_job(settings, target, constraints, inputs, {"user": list(inputs.user_lines)})
+    combined = resolver.resolve(job) if inputs.user_lines else {}
+    base = base_versions(settings, constraints, reporter)
     airflow = combined.get("apache-airflow")
-    if airflow is None or airflow.version != target.airflow_version:
+    if airflow is not None and airflow.version != target.airflow_version:
         raise ResolutionError(
-            f"The resolution moved apache-airflow to {airflow.version if airflow else 'nothing'}; "
+            f"The resolution moved apache-airflow to {airflow.version}; "
             f"MWAA runs {target.airflow_version}.",
             hint="Remove the requirement that needs another Airflow version.",
         )
@@ -347,6 +370,13 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
         resolver=resolver.name,
         packages=classify(
             combined, base, constraints, inputs.top_level, settings.cache_dir / "local" / "links"
+        )
+        + tuple(
+            # The rest of MWAA's base install, for the record and for --full (artifacts are
+            # looked up then: the shipped base snapshot holds versions only).
+            LockedPackage(name=name, version=version, role=PROVIDED, via=("-r mwaa-base",))
+            for name, version in sorted(base.items())
+            if name not in combined
         ),
         provided_by_image=PROVIDED_BY_IMAGE,
     )

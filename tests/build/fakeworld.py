@@ -90,9 +90,10 @@ def make_sdist(name: str, version: str, files: dict[str, str],
     buf = io.BytesIO()
     import gzip
 
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz, tarfile.open(
-        fileobj=gz, mode="w", format=tarfile.PAX_FORMAT
-    ) as tar:
+    with (
+        gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for rel in sorted(members):
             data = members[rel].encode()
             info = tarfile.TarInfo(f"{base}/{rel}")
@@ -276,9 +277,8 @@ PINS = {
     "requests": "2.32.3",
     "shared-util": "1.0",
 }
-CONSTRAINTS = (
-    "# Fake Airflow 2.9.2 constraints for the hermetic build tests.\n"
-    + "".join(f"{n}=={v}\n" for n, v in sorted(PINS.items()))
+CONSTRAINTS = "# Fake Airflow 2.9.2 constraints for the hermetic build tests.\n" + "".join(
+    f"{n}=={v}\n" for n, v in sorted(PINS.items())
 )
 
 

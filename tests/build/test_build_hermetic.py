@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import (
+from buildkit import (
     Built,
     ProjectFactory,
     copy_project,
@@ -120,7 +120,7 @@ def test_host_platform_never_leaks_in(
     """Build in-process while every host probe claims macOS arm64: same bytes."""
     import platform
 
-    from conftest import FAST_PATH
+    from buildkit import FAST_PATH
 
     from mwaadeps import build as build_mod
     from mwaadeps.config import load_settings
@@ -178,9 +178,10 @@ def test_manifest(happy_build: Built) -> None:
         "file": "constraints.txt",
     }
     assert set(manifest["inputs"]) >= {"requirements.txt", "mwaadeps.lock", "plugins", "startup.sh"}
-    assert manifest["inputs"]["requirements.txt"] == hashlib.sha256(
-        (happy_build.project / "requirements.txt").read_bytes()
-    ).hexdigest()
+    assert (
+        manifest["inputs"]["requirements.txt"]
+        == hashlib.sha256((happy_build.project / "requirements.txt").read_bytes()).hexdigest()
+    )
     assert sorted(f"{k}=={v}" for k, v in manifest["pinned"].items()) == EXPECTED_PINS
     assert manifest["locked"]["apache-airflow"] == "2.9.2"
     assert manifest["provided"]["apache-airflow"] == "2.9.2"
@@ -195,7 +196,8 @@ def test_manifest(happy_build: Built) -> None:
     for name in ("plugins.zip", "requirements.txt", "startup.sh"):
         data = (happy_build.dist / name).read_bytes()
         assert manifest["outputs"][name] == {
-            "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
         }
     # Nothing of this machine's paths is recorded.
     assert str(happy_build.project) not in json.dumps(manifest)
@@ -211,9 +213,10 @@ def test_plugins_zip_layout(happy_build: Built) -> None:
         )
         assert "constraints.txt" in names
         assert zf.read("constraints.txt").decode() == CONSTRAINTS
-        assert zf.read("operators/sub/deep/my_operator.py") == (
-            happy_build.project / "plugins/operators/sub/deep/my_operator.py"
-        ).read_bytes()
+        assert (
+            zf.read("operators/sub/deep/my_operator.py")
+            == (happy_build.project / "plugins/operators/sub/deep/my_operator.py").read_bytes()
+        )
         for info in infos:
             assert "/" not in info.filename or not info.filename.startswith("plugins/")
             assert info.date_time == (1980, 1, 1, 0, 0, 0), info.filename
@@ -305,9 +308,7 @@ def test_warm_rebuild_reuses_the_lock_and_touches_no_network(
     assert changed.json()["pins"] == ["fake-provider==1.0.0"]
 
 
-def test_host_pip_and_uv_settings_do_not_leak_in(
-    happy_build: Built, tmp_path: Path
-) -> None:
+def test_host_pip_and_uv_settings_do_not_leak_in(happy_build: Built, tmp_path: Path) -> None:
     bogus_index = f"http://127.0.0.1:{_closed_port()}/simple"
     bad_constraints = tmp_path / "host-constraints.txt"
     bad_constraints.write_text("fake-provider==9.9.9\nrequests==2.33.0\nlinuxonly==0.1\n")
@@ -410,9 +411,7 @@ def _assert_no_secret(project: Path, *texts: str) -> None:
                     assert SECRET.encode() not in zf.read(name), (path, name)
 
 
-def test_index_mode_writes_placeholders_never_secrets(
-    tmp_path: Path, fake_index: Server
-) -> None:
+def test_index_mode_writes_placeholders_never_secrets(tmp_path: Path, fake_index: Server) -> None:
     project = write_project(tmp_path / "idx", f"{fake_index.url}/simple",
                             ["fake-provider", "linuxonly"], index_extra=CRED_TOML)  # fmt: skip
     run = run_cli(project, ["build", "--mode", "index", "--json"], tmp_path / "cache",
@@ -460,4 +459,3 @@ def test_missing_credential_variable_is_a_config_error(tmp_path: Path, fake_inde
     assert run.returncode == 2
     assert "IDX_TOKEN" in run.output
     assert "Traceback" not in run.output
-

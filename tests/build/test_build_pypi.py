@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE, SHARED, run_cli
+from buildkit import EXAMPLE, SHARED, run_cli
 from packaging.utils import parse_wheel_filename
 
 from mwaadeps import lockfile

@@ -6,7 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import SHARED
+from buildkit import SHARED
 from fakeworld import serve
 
 from mwaadeps.config import load_settings
