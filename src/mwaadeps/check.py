@@ -72,17 +72,7 @@ class CheckReport:
 
 
 def _marker_env(target: Target) -> dict[str, str]:
-    return {
-        "python_version": target.python_version,
-        "python_full_version": target.python_full,
-        "sys_platform": "linux",
-        "platform_system": "Linux",
-        "platform_machine": "x86_64",
-        "os_name": "posix",
-        "implementation_name": "cpython",
-        "platform_python_implementation": "CPython",
-        "extra": "",
-    }
+    return {**target.marker_env(), "extra": ""}
 
 
 def _applies(marker: Marker | None, env: dict[str, str]) -> bool:

@@ -66,16 +66,7 @@ def parse_constraints(text: str, target: Target, source: str) -> Constraints:
     """Parse a constraints file's `name==version` pins for the target."""
     pins: dict[str, str] = {}
     names: dict[str, str] = {}
-    env = {
-        "python_version": target.python_version,
-        "python_full_version": target.python_full,
-        "sys_platform": "linux",
-        "platform_system": "Linux",
-        "platform_machine": "x86_64",
-        "os_name": "posix",
-        "implementation_name": "cpython",
-        "platform_python_implementation": "CPython",
-    }
+    env = target.marker_env()
     for lineno, line in enumerate(text.splitlines(), 1):
         stripped = line.split("#", 1)[0].strip()
         if not stripped or stripped.startswith("-"):

@@ -180,6 +180,19 @@ class Target:
                 pins.update(extra)
         return pins
 
+    def marker_env(self) -> dict[str, str]:
+        """PEP 508 marker values on the target (Linux x86_64, CPython)."""
+        return {
+            "python_version": self.python_version,
+            "python_full_version": self.python_full,
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "platform_machine": ARCH,
+            "os_name": "posix",
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+        }
+
     def mwaa_unpinned(self) -> set[str]:
         return {
             name
