@@ -4,6 +4,7 @@ pure-Python sdists turned into wheels."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import shutil
@@ -13,6 +14,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -180,6 +182,7 @@ def _build_wheel(
     what: str,
     index_urls: Sequence[str] = (),
     cache_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Path:
     """uv build --wheel, isolated from host config, reproducible timestamps.
 
@@ -198,7 +201,7 @@ def _build_wheel(
             capture_output=True,
             text=True,
             check=False,
-            env=clean_env({"SOURCE_DATE_EPOCH": REPRODUCIBLE_EPOCH}),
+            env=clean_env({"SOURCE_DATE_EPOCH": REPRODUCIBLE_EPOCH, **(extra_env or {})}),
         )
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or len(wheels) != 1:
@@ -218,32 +221,99 @@ def _pure(filename: str) -> bool:
     return all(t.abi == "none" and t.platform == "any" for t in wheel_tags)
 
 
+# A compiler that always fails: setup scripts whose C extension is optional (speed-ups)
+# then fall back to their pure-Python build.
+NO_COMPILER = {"CC": "false", "CXX": "false", "LDSHARED": "false"}
+
+
 def wheel_from_sdist(
-    pkg: LockedPackage, sdist: Path, cache_dir: Path, target: Target,
+    pkg: LockedPackage,
+    sdist: Path,
+    cache_dir: Path,
+    target: Target,
     index_urls: Sequence[str] = (),
-) -> Path:  # fmt: skip
-    """A py3-none-any wheel built from a pure-Python sdist (cached by the sdist's sha256)."""
+    reporter: Reporter | None = None,
+) -> Path:
+    """A py3-none-any wheel built from a pure-Python sdist (cached by the sdist's sha256).
+
+    An sdist whose C extension is optional is built again without a compiler, which gives
+    its pure-Python wheel; one that needs compiling is an error naming the package.
+    """
     assert pkg.sdist is not None
     out = cache_dir / "built" / pkg.sdist.sha256
     existing = list(out.glob("*.whl")) if out.is_dir() else []
     if existing:
         return existing[0]
+    what = f"{pkg.name} {pkg.version} (sdist only)"
     with tempfile.TemporaryDirectory(prefix="mwaadeps-sdist-") as tmp:
-        wheel = _build_wheel(
-            sdist, Path(tmp), f"{pkg.name} {pkg.version} (sdist only)", index_urls, cache_dir
-        )
+        wheel = _build_wheel(sdist, Path(tmp) / "a", what, index_urls, cache_dir)
         if not _pure(wheel.name):
-            raise WheelError(
-                f"{pkg.name} {pkg.version} has no wheel for MWAA and its sdist needs compiling "
-                f"(it built {wheel.name}).",
-                hint=f"Build a manylinux x86_64 wheel for CPython {target.python_version} "
-                "(e.g. in the runner image) and put it in a local-packages/find-links folder, "
-                "or pick a version of the package that publishes wheels.",
-            )
+            compiled = wheel.name
+            with contextlib.suppress(WheelError):
+                rebuilt = _build_wheel(
+                    sdist, Path(tmp) / "b", what, index_urls, cache_dir, NO_COMPILER
+                )
+                # Some setup scripts tag a wheel for the platform even without compiled code.
+                wheel = retag_pure(rebuilt, Path(tmp) / "c") or rebuilt
+            if not _pure(wheel.name):
+                raise WheelError(
+                    f"{pkg.name} {pkg.version} has no wheel for MWAA and its sdist needs "
+                    f"compiling (it built {compiled}).",
+                    hint=f"Build a manylinux x86_64 wheel for CPython {target.python_version} "
+                    "(e.g. in the runner image) and put it in a local-packages/find-links "
+                    "folder, or pick a version of the package that publishes wheels.",
+                )
+            if reporter is not None:
+                reporter.warn(
+                    f"{pkg.name} {pkg.version}: built its pure-Python wheel without the optional "
+                    "C speed-ups (no wheel for MWAA was published)."
+                )
         out.mkdir(parents=True, exist_ok=True)
         dest = out / wheel.name
         shutil.move(str(wheel), dest)
         return dest
+
+
+_BINARY_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
+
+
+def retag_pure(wheel: Path, out_dir: Path) -> Path | None:
+    """A py3-none-any copy of a platform-tagged wheel that holds no compiled code, else None."""
+    name, version, build, _ = parse_wheel_filename(wheel.name)
+    with zipfile.ZipFile(wheel) as zf:
+        infos = zf.infolist()
+        if any(i.filename.endswith(_BINARY_SUFFIXES) or ".so." in i.filename for i in infos):
+            return None
+        files = {i.filename: zf.read(i.filename) for i in infos if not i.is_dir()}
+    dist_info = next(n.split("/")[0] for n in files if n.split("/")[0].endswith(".dist-info"))
+    wheel_meta = f"{dist_info}/WHEEL"
+    lines = [
+        ln
+        for ln in files[wheel_meta].decode().splitlines()
+        if ln.strip() and not ln.startswith(("Tag:", "Root-Is-Purelib:"))
+    ]
+    lines += ["Root-Is-Purelib: true", "Tag: py3-none-any"]
+    files[wheel_meta] = ("\n".join(lines) + "\n").encode()
+    record = f"{dist_info}/RECORD"
+    rows = []
+    for row in files[record].decode().splitlines():
+        path = row.split(",", 1)[0]
+        if path == wheel_meta:
+            digest = base64.urlsafe_b64encode(hashlib.sha256(files[wheel_meta]).digest())
+            row = f"{path},sha256={digest.decode().rstrip('=')},{len(files[wheel_meta])}"
+        rows.append(row)
+    files[record] = ("\n".join(rows) + "\n").encode()
+    tag = f"-{build[0]}{build[1]}" if build else ""
+    dist = name.replace("-", "_")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dest = out_dir / f"{dist}-{version}{tag}-py3-none-any.whl"
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(files, key=lambda n: (n.startswith(dist_info), n)):
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, files[path])
+    return dest
 
 
 def tree_digest(folder: Path) -> str:
@@ -326,7 +396,7 @@ def fetch_all(
             return FetchedWheel(pkg.name, pkg.version, path, pkg.wheel.sha256, path.stat().st_size)
         assert pkg.sdist is not None
         sdist = downloader.fetch(pkg.sdist, pkg.name)
-        wheel = wheel_from_sdist(pkg, sdist, cache_dir, target, index_urls)
+        wheel = wheel_from_sdist(pkg, sdist, cache_dir, target, index_urls, reporter)
         check_wheel_for_target(wheel.name, target, pkg.name)
         return FetchedWheel(
             pkg.name, pkg.version, wheel, sha256_file(wheel), wheel.stat().st_size, from_sdist=True

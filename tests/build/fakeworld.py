@@ -168,6 +168,54 @@ setup(
 )
 """
 
+# Like logbook: the C extension is optional (a failed compile falls back to pure Python),
+# and the wheel claims to be platform-specific either way.
+OPTIONAL_EXT_SETUP = """\
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.dist import Distribution
+
+
+class Failed(Exception):
+    pass
+
+
+class BuildExt(build_ext):
+    def run(self):
+        try:
+            build_ext.run(self)
+        except Exception:
+            raise Failed()
+
+    def build_extension(self, ext):
+        try:
+            build_ext.build_extension(self, ext)
+        except Exception:
+            raise Failed()
+
+
+class AlwaysPlatform(Distribution):
+    def has_ext_modules(self):
+        return True
+
+
+def run(with_ext):
+    setup(
+        name="optionalext",
+        version="1.0",
+        packages=["optionalext"],
+        cmdclass={"build_ext": BuildExt},
+        distclass=AlwaysPlatform,
+        ext_modules=[Extension("optionalext._speedups", ["src/speedups.c"])] if with_ext else [],
+    )
+
+
+try:
+    run(True)
+except Failed:
+    run(False)
+"""
+
 COMPILED_C = """\
 #include <Python.h>
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, NULL};
@@ -338,6 +386,13 @@ def build_world(with_build_backend: bool = True) -> FakeWorld:
         "setup.py": COMPILED_SETUP,
         "src/speedups.c": COMPILED_C,
         "compiledsdist/__init__.py": "",
+    }))  # fmt: skip
+    w.add("optionalext", make_sdist("optionalext", "1.0", {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n'
+                          'build-backend = "setuptools.build_meta"\n',
+        "setup.py": OPTIONAL_EXT_SETUP,
+        "src/speedups.c": COMPILED_C,
+        "optionalext/__init__.py": '"""Pure Python with optional C speed-ups."""\n',
     }))  # fmt: skip
     if with_build_backend:
         # setuptools (and what old setuptools asks for) for the compiled sdist's build.

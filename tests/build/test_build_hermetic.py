@@ -388,6 +388,26 @@ def test_compiled_sdist_builds_with_the_configured_index_only(
     assert "/simple/setuptools/" in fake_index.paths
 
 
+def test_optional_c_speedups_become_a_pure_wheel(
+    make_project: ProjectFactory, tmp_path: Path
+) -> None:
+    """An sdist whose C part is optional is built without a compiler into py3-none-any."""
+    project = make_project(["optionalext"])
+    run = run_cli(project, ["build", "--json"], tmp_path / "cache")
+    assert run.returncode == 0, run.output
+    names = [w["filename"] for w in run.json()["wheels"]]
+    assert "optionalext-1.0-py3-none-any.whl" in names
+    with zipfile.ZipFile(project / "dist" / "plugins.zip") as zf:
+        inner = zf.read("optionalext-1.0-py3-none-any.whl")
+    (tmp_path / "w.whl").write_bytes(inner)
+    with zipfile.ZipFile(tmp_path / "w.whl") as wheel:
+        listing = wheel.namelist()
+        meta = wheel.read("optionalext-1.0.dist-info/WHEEL").decode()
+    assert not [n for n in listing if n.endswith(".so")]
+    assert "Tag: py3-none-any" in meta and "Root-Is-Purelib: true" in meta
+    assert "without the optional C speed-ups" in " ".join(run.stderr.split())
+
+
 # --- index mode and credentials -----------------------------------------------------------
 
 USER, SECRET = "mwaa-builder-7f3k", "s3cr3t-Zq9-DoNotLeak-41"
