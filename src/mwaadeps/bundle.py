@@ -172,6 +172,7 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
         },
         "inputs": dict(sorted(spec.inputs.items())),
         "pinned": {p.split("==")[0]: p.split("==")[1] for p in spec.pins},
+        "top_level": sorted(p.name for p in spec.lock.packages if p.top_level),
         "locked": {p.name: p.version for p in sorted(spec.lock.packages, key=lambda p: p.name)},
         "provided": {
             p.name: p.version

@@ -412,6 +412,7 @@ def run_bundle(
         "dag_timeout": dag_timeout,
         "have_manifest": bundle.manifest is not None,
         "pinned": (bundle.manifest or {}).get("pinned") or {},
+        "top_level": (bundle.manifest or {}).get("top_level"),
     }
     if essential:
         files["mwaa_essential_constraints.txt"] = essential

@@ -296,8 +296,10 @@ class Runner:
         return True, f"{len(pinned)} pinned distributions installed at their versions"
 
     def imports(self) -> tuple[bool, str]:
-        req = AIRFLOW_HOME + "/requirements/requirements.txt"
-        names = requirement_names(req)
+        # The user's own requirements (manifest), else every line of requirements.txt.
+        names = self.config.get("top_level")
+        if names is None:
+            names = requirement_names(AIRFLOW_HOME + "/requirements/requirements.txt")
         if not names:
             return True, "no top-level requirements"
         report: dict[str, Any] = self.probe("imports", *names)
@@ -385,6 +387,7 @@ def top_level_modules(dist: Any) -> list[str]:
     if text:
         names = [n.strip().replace("/", ".") for n in text.splitlines() if n.strip()]
     else:
+        files = {str(entry) for entry in dist.files or []}
         for entry in dist.files or []:
             parts = str(entry).split("/")
             if parts[0] in ("..", "") or parts[0].endswith((".dist-info", ".data", ".egg-info")):
@@ -394,8 +397,8 @@ def top_level_modules(dist: Any) -> list[str]:
                     names.append(parts[0][:-3])
                 elif parts[0].endswith(".so"):
                     names.append(parts[0].split(".")[0])
-            elif parts[0].isidentifier() and parts[0] != "__pycache__":
-                names.append(parts[0])
+            elif parts[0].isidentifier() and f"{parts[0]}/__init__.py" in files:
+                names.append(parts[0])  # a package (folders such as testing/ are data)
     keep: list[str] = []
     for name in names:
         importable = all(part.isidentifier() for part in name.split("."))
