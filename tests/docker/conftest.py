@@ -50,7 +50,12 @@ def runner_image(docker_client: Any, request: pytest.FixtureRequest) -> str:
         docker_client.images.get(BASE_IMAGE)
     except ImageNotFound:
         _unavailable(f"base image {BASE_IMAGE} is missing; run scripts/ensure-docker.sh")
-    cache = Path(request.config.cache.mkdir("mwaadeps-docker"))
+    store = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache = Path(
+        store.mkdir("mwaadeps-docker")
+        if store is not None
+        else request.getfixturevalue("tmp_path_factory").mktemp("mwaadeps-docker")
+    )
     settings = load_settings(
         {"airflow_version": AIRFLOW, "constraints": str(CONSTRAINTS), "cache_dir": cache / "c"},
         env={},
