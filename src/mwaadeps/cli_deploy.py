@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -137,6 +138,20 @@ def _finish(result: Any, as_json: bool) -> None:
         )
 
 
+def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool) -> None:
+    """Run a deploy-like core call with a reporter; render its result or its JSON failure."""
+    from . import ui
+
+    try:
+        with ui.reporter(quiet=as_json) as rep:
+            result = call(rep)
+    except MwaadepsError as exc:
+        if as_json:
+            _json_failure(exc, environment)
+        raise
+    _finish(result, as_json)
+
+
 def _json_failure(exc: MwaadepsError, environment: str) -> None:
     from . import ui
 
@@ -170,7 +185,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Upload what changed in dist/ and update the MWAA environment (one update)."""
         from . import deploy as core
-        from . import ui
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
@@ -184,14 +198,9 @@ def register(app: typer.Typer) -> None:
             timeout=timeout,
             config=target,
         )
-        try:
-            with ui.reporter(quiet=as_json) as rep:
-                result = core.deploy(target, settings.out_dir, options, rep)
-        except MwaadepsError as exc:
-            if as_json:
-                _json_failure(exc, target.name)
-            raise
-        _finish(result, as_json)
+        _run_and_finish(
+            lambda r: core.deploy(target, settings.out_dir, options, r), target.name, as_json
+        )
 
     @app.command()
     def rollback(
@@ -212,7 +221,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Point the environment back at an earlier recorded deployment (no upload)."""
         from . import deploy as core
-        from . import ui
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -226,14 +234,7 @@ def register(app: typer.Typer) -> None:
             timeout=timeout,
             config=target,
         )
-        try:
-            with ui.reporter(quiet=as_json) as rep:
-                result = core.rollback(target, to, options, rep)
-        except MwaadepsError as exc:
-            if as_json:
-                _json_failure(exc, target.name)
-            raise
-        _finish(result, as_json)
+        _run_and_finish(lambda r: core.rollback(target, to, options, r), target.name, as_json)
 
     @app.command()
     def promote(
@@ -249,7 +250,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Deploy to --to exactly the objects --from runs (copied, same sha256s)."""
         from . import deploy as core
-        from . import ui
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -263,14 +263,7 @@ def register(app: typer.Typer) -> None:
             timeout=timeout,
             config=dst,
         )
-        try:
-            with ui.reporter(quiet=as_json) as rep:
-                result = core.promote(src, dst, options, rep)
-        except MwaadepsError as exc:
-            if as_json:
-                _json_failure(exc, dst.name)
-            raise
-        _finish(result, as_json)
+        _run_and_finish(lambda r: core.promote(src, dst, options, r), dst.name, as_json)
 
     @app.command()
     def status(
