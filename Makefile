@@ -3,8 +3,6 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-SHARED ?= $(abspath ../shared)
-export MWAADEPS_SHARED := $(SHARED)
 # The host's pip configuration must not shape our own venv either.
 PIP := PIP_CONFIG_FILE=/dev/null $(BIN)/python -m pip --isolated --disable-pip-version-check
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+MWAA_DATA = REPO / "src" / "mwaadeps" / "data" / "mwaa"
 EXAMPLE = REPO / "examples" / "dsai-dev"
 
 
@@ -22,7 +22,7 @@ class ReqSet:
 
     @property
     def constraints(self) -> Path:
-        return SHARED / "mwaa" / self.airflow / "airflow-constraints.txt"
+        return MWAA_DATA / self.airflow / "airflow-constraints.txt"
 
 
 def _example_lines() -> tuple[str, ...]:

@@ -261,7 +261,8 @@ def markdown(res: dict[str, Any], args: Any) -> str:
         "",
         "Each set runs several rounds; every round runs every contender, in an order rotated "
         "from round to round; the table shows medians (the runs in brackets). All contenders "
-        "see the same constraints file (`../shared/mwaa/<version>/airflow-constraints.txt`, "
+        "see the same constraints file (the copy mwaadeps ships, "
+        "`src/mwaadeps/data/mwaa/<version>/airflow-constraints.txt`, "
         "the peers through a `-c` line, as the MWAA guide's recipe does with the URL).",
         "",
         "- `local-runner-recipe`: aws-mwaa-local-runner's `package-requirements`: "

@@ -3,17 +3,12 @@
 # Copies examples/dsai-dev into .demo/ and runs mwaadeps there.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-shared="${MWAADEPS_SHARED:-$root/../shared}"
 work="$root/.demo"
 rm -rf "$work" && mkdir -p "$work" && cp -r "$root/examples/dsai-dev" "$work/dsai-dev"
 cd "$work/dsai-dev"
 rm -rf dist
 
-# The canonical constraints URL is the default; a local copy is used when there is one.
-if [ -f "$shared/mwaa/2.9.2/airflow-constraints.txt" ]; then
-  export MWAADEPS_CONSTRAINTS="$shared/mwaa/2.9.2/airflow-constraints.txt"
-fi
-
+# mwaadeps ships the Airflow constraints of every MWAA version it knows: no network needed.
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "mwaadeps check"

@@ -5,7 +5,7 @@ targets.Target.base_requirements) under that version's Apache constraints. mwaad
 snapshot only when the constraints file it loaded has the same sha256, so a cold build
 skips resolving ~190 packages it will not bundle. Run from the repo root:
 
-    python scripts/make_base_snapshots.py [--shared ../shared]
+    python scripts/make_base_snapshots.py   # after scripts/refresh_mwaa_data.py
 """
 
 from __future__ import annotations
@@ -22,17 +22,17 @@ sys.path.insert(0, str(ROOT / "src"))
 from mwaadeps.config import load_settings  # noqa: E402
 from mwaadeps.constraints import load_constraints  # noqa: E402
 from mwaadeps.lock import resolve_base  # noqa: E402
+from mwaadeps.shipped import DATA_DIR  # noqa: E402
 from mwaadeps.targets import known_version  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    args = parser.parse_args()
+    parser.parse_args()
     out_dir = ROOT / "src" / "mwaadeps" / "data" / "base"
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as cache:
-        for folder in sorted((args.shared / "mwaa").iterdir()):
+        for folder in sorted(DATA_DIR.iterdir()):
             constraints_file = folder / "airflow-constraints.txt"
             if not constraints_file.is_file() or known_version(folder.name) is None:
                 continue

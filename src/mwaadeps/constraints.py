@@ -16,6 +16,7 @@ from .config import Settings
 from .errors import ConstraintsError
 from .progress import NullReporter, Reporter
 from .redact import redact_url
+from .shipped import ShippedFile, shipped
 from .targets import PROVIDED_BY_IMAGE, Target, is_essential_name
 
 TIMEOUT_S = 30.0
@@ -129,10 +130,26 @@ def fetch_text(url: str, timeout: float = TIMEOUT_S) -> str:
         raise ConstraintsError(f"{shown} is not a UTF-8 text file.") from None
 
 
+def shipped_constraints(target: Target) -> ShippedFile | None:
+    """The copy of the target's canonical constraints shipped with mwaadeps, if any."""
+    found = shipped(target.airflow_version, "constraints")
+    if found is None or found.source != target.constraints_url:
+        return None  # another Python than the one the shipped file is for
+    return found
+
+
 def load_constraints(settings: Settings, reporter: Reporter | None = None) -> Constraints:
-    """The target's constraints: local file, URL (cached on disk), or the canonical URL."""
+    """The target's constraints: the shipped copy for a known version, else a file or URL.
+
+    The canonical URL is fetched only for a version mwaadeps ships no copy of, or when
+    asked for with --constraints; a fetched file that differs from the shipped one is
+    reported.
+    """
     reporter = reporter or NullReporter()
     target = settings.target
+    local = shipped_constraints(target)
+    if settings.constraints is None and local is not None:
+        return parse_constraints(local.text(), target, local.source)
     source = settings.constraints or target.constraints_url
     if "://" not in source:
         path = Path(source)
@@ -154,7 +171,21 @@ def load_constraints(settings: Settings, reporter: Reporter | None = None) -> Co
     if cache.is_file():
         return parse_constraints(cache.read_text(encoding="utf-8"), target, redact_url(source))
     reporter.step(f"Fetching constraints {redact_url(source)}")
-    text = fetch_text(source)
+    try:
+        text = fetch_text(source)
+    except ConstraintsError as exc:
+        if local is None or source != target.constraints_url:
+            raise
+        reporter.warn(f"{exc.message} Using the copy shipped with mwaadeps instead.")
+        return parse_constraints(local.text(), target, local.source)
+    # The canonical URL, or a mirror of it (e.g. a Nexus raw proxy of GitHub).
+    mirrored = source.split("?", 1)[0].endswith(target.constraints_url.split("/airflow/", 1)[1])
+    if mirrored and local is not None and local.text() != text:
+        reporter.warn(
+            f"{source} differs from the copy shipped with mwaadeps (sha256 "
+            f"{hashlib.sha256(text.encode()).hexdigest()[:12]} vs {local.sha256[:12]}); "
+            "using the fetched file."
+        )
     constraints = parse_constraints(text, target, redact_url(source))
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")

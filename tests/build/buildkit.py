@@ -18,7 +18,8 @@ import pytest
 from fakeworld import Server
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+# The per-version MWAA data shipped inside mwaadeps (the repository's own copy).
+MWAA_DATA = REPO / "src" / "mwaadeps" / "data" / "mwaa"
 EXAMPLE = REPO / "examples" / "dsai-dev"
 
 # uv looks for a Python of the target's minor version on PATH (for builds); finding this

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from buildkit import SHARED
+from buildkit import MWAA_DATA
 from packaging.utils import canonicalize_name
 
 from mwaadeps.config import load_settings
@@ -14,18 +14,21 @@ from mwaadeps.lock import base_snapshot, resolve_base
 from mwaadeps.targets import known_version, resolve_target
 
 VERSIONS = sorted(
-    p.name
-    for p in (SHARED / "mwaa").glob("*")
+    p.name for p in MWAA_DATA.glob("*")
     if (p / "airflow-constraints.txt").is_file() and known_version(p.name)
-) if (SHARED / "mwaa").is_dir() else []  # fmt: skip
+)  # fmt: skip
 
 
 def _constraints(version: str, extra: str = ""):  # type: ignore[no-untyped-def]
-    text = (SHARED / "mwaa" / version / "airflow-constraints.txt").read_text() + extra
+    text = (MWAA_DATA / version / "airflow-constraints.txt").read_text() + extra
     return parse_constraints(text, resolve_target(version), "airflow-constraints.txt")
 
 
-@pytest.mark.skipif(not VERSIONS, reason="../shared/mwaa holds no constraints files")
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_shipped_version_has_a_snapshot_and_constraints() -> None:
+    assert {"2.9.2", "3.0.6"} <= set(VERSIONS)
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_snapshot_applies_to_the_apache_constraints(version: str) -> None:
     snapshot = base_snapshot(resolve_target(version), _constraints(version))
@@ -35,8 +38,6 @@ def test_snapshot_applies_to_the_apache_constraints(version: str) -> None:
 
 
 def test_snapshot_is_ignored_for_other_constraints() -> None:
-    if "2.9.2" not in VERSIONS:
-        pytest.skip("no 2.9.2 constraints in ../shared")
     edited = _constraints("2.9.2", "\nsimplejson==3.19.2\n")
     assert base_snapshot(resolve_target("2.9.2"), edited) is None
 
@@ -44,9 +45,7 @@ def test_snapshot_is_ignored_for_other_constraints() -> None:
 @pytest.mark.parametrize("version", ["2.9.2", "3.0.6"])
 def test_prediction_matches_what_aws_image_has(version: str) -> None:
     """MWAA.md: the resolution of the base install should agree with AWS's bill of materials."""
-    listing = SHARED / "mwaa" / version / "preinstalled.txt"
-    if not listing.is_file() or version not in VERSIONS:
-        pytest.skip(f"no preinstalled.txt / constraints for {version} in ../shared")
+    listing = MWAA_DATA / version / "preinstalled.txt"
     image: dict[str, str] = {}
     for line in listing.read_text().splitlines():
         if "==" in line and not line.startswith("#"):
@@ -64,9 +63,7 @@ def test_prediction_matches_what_aws_image_has(version: str) -> None:
 @pytest.mark.network
 def test_snapshot_equals_a_fresh_resolution(tmp_path: Path) -> None:
     """Regenerating 2.9.2's snapshot gives the same versions for every pinned package."""
-    if "2.9.2" not in VERSIONS:
-        pytest.skip("no 2.9.2 constraints in ../shared")
-    constraints_file = SHARED / "mwaa" / "2.9.2" / "airflow-constraints.txt"
+    constraints_file = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
     settings = load_settings(
         {"airflow_version": "2.9.2", "constraints": str(constraints_file), "cache_dir": tmp_path},
         env={},

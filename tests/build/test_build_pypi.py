@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from buildkit import EXAMPLE, SHARED, run_cli
+from buildkit import EXAMPLE, MWAA_DATA, run_cli
 from packaging.utils import parse_wheel_filename
 
 from mwaadeps import lockfile
@@ -18,7 +18,7 @@ OUTPUTS = ("plugins.zip", "requirements.txt", "manifest.json")
 
 
 def constraints_for(version: str) -> Path:
-    path = SHARED / "mwaa" / version / "airflow-constraints.txt"
+    path = MWAA_DATA / version / "airflow-constraints.txt"
     if not path.is_file():
         pytest.skip(f"the real {version} constraints are absent ({path})")
     return path

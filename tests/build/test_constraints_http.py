@@ -6,7 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from buildkit import SHARED
+from buildkit import MWAA_DATA
 from fakeworld import serve
 
 from mwaadeps.config import load_settings
@@ -14,7 +14,7 @@ from mwaadeps.constraints import load_constraints, parse_constraints
 from mwaadeps.errors import ConstraintsError
 from mwaadeps.targets import resolve_target
 
-REAL_292 = SHARED / "mwaa" / "2.9.2" / "airflow-constraints.txt"
+REAL_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
 URL_PATH = "constraints-2.9.2/constraints-3.11.txt"
 
 
@@ -90,3 +90,28 @@ def test_not_a_constraints_file(served_root: Path, tmp_path: Path) -> None:
     with serve(served_root) as server, pytest.raises(ConstraintsError) as info:
         load_constraints(_settings(tmp_path, f"{server.url}/page.html"))
     assert "not" in info.value.message
+
+
+def test_a_mirror_that_differs_from_the_shipped_copy_is_reported(
+    served_root: Path, tmp_path: Path
+) -> None:
+    """A mirror of the canonical file (a Nexus raw proxy) is used, and a difference said."""
+    from mwaadeps.progress import RecordingReporter
+
+    edited = REAL_292.read_text() + "simplejson==3.19.2\n"
+    (served_root / URL_PATH).write_text(edited)
+    with serve(served_root) as server:
+        url = f"{server.url}/{URL_PATH}"
+        reporter = RecordingReporter()
+        loaded = load_constraints(_settings(tmp_path, url), reporter)
+    assert loaded.pin("simplejson") == "3.19.2"
+    assert any("differs from the copy shipped with mwaadeps" in w for w in reporter.warnings)
+
+
+def test_a_mirror_equal_to_the_shipped_copy_says_nothing(served_root: Path, tmp_path: Path) -> None:
+    from mwaadeps.progress import RecordingReporter
+
+    with serve(served_root) as server:
+        reporter = RecordingReporter()
+        load_constraints(_settings(tmp_path, f"{server.url}/{URL_PATH}"), reporter)
+    assert reporter.warnings == []

@@ -9,8 +9,9 @@ import pytest
 from mwaadeps.constraints import Constraints, parse_constraints
 from mwaadeps.targets import resolve_target
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-CONSTRAINTS_292 = SHARED / "mwaa" / "2.9.2" / "airflow-constraints.txt"
+# The data shipped inside mwaadeps (the repository's own copy).
+MWAA_DATA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"
+CONSTRAINTS_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
 
 
 @pytest.fixture(scope="session")

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 AIRFLOW = "2.9.2"
-_SHARED = Path(os.environ.get("MWAADEPS_SHARED", "/work/shared"))
+_MWAA_DATA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"
 CONSTRAINTS = Path(
     os.environ.get(
-        "MWAADEPS_TEST_CONSTRAINTS", str(_SHARED / "mwaa" / AIRFLOW / "airflow-constraints.txt")
+        "MWAADEPS_TEST_CONSTRAINTS", str(_MWAA_DATA / AIRFLOW / "airflow-constraints.txt")
     )
 )
 BASE_IMAGE = os.environ.get("MWAADEPS_BASE_IMAGE", "mwaadeps-base:bookworm")
