@@ -17,11 +17,9 @@ airflow-version = "{airflow}"
 # python-version = "3.12"      # only for a version mwaadeps does not know yet
 
 requirements = "requirements.txt"
-plugins = "plugins"              # bundled recursively into plugins.zip
-startup-script = "startup.sh"    # shipped as the environment's startup script
-dags = "dags"                    # imported by `mwaadeps test-local`
-
-# Airflow constraints: default is Apache's URL for this version and Python.
+{paths}
+# Airflow constraints: by default the Apache file for this version and Python, shipped
+# with mwaadeps (no network needed); set a file or URL (e.g. a Nexus raw proxy) to override.
 # constraints = "https://nexus.example.com/repository/raw-airflow/constraints-{airflow}.txt"
 
 # Folders of your own pure-Python packages, built into wheels and bundled.
@@ -50,6 +48,26 @@ bucket = "{bucket}"              # versioned, public access blocked
 """
 
 
+# (key, default path, what it is for): written active only when the path exists, so the
+# config builds as written.
+_PATHS = (
+    ("plugins", "plugins", "bundled recursively into plugins.zip"),
+    ("startup-script", "startup.sh", "shipped as the environment's startup script"),
+    ("dags", "dags", "imported by `mwaadeps test-local`"),
+)
+
+
+def _path_lines(folder: Path) -> str:
+    lines = []
+    for key, default, purpose in _PATHS:
+        setting = f'{key} = "{default}"'
+        if (folder / default).exists():
+            lines.append(f"{setting:<32} # {purpose}")
+        else:
+            lines.append(f"# {setting:<30} # {purpose} (not found here)")
+    return "\n".join(lines) + "\n"
+
+
 def write_config(
     path: Path,
     *,
@@ -66,6 +84,7 @@ def write_config(
     airflow = airflow_version or newest
     resolve_target(airflow)  # a typo fails here, with "did you mean"
     text = TEMPLATE.format(
+        paths=_path_lines(path.parent),
         airflow=airflow,
         env=environment or "my-mwaa-dev",
         bucket=bucket or "my-airflow-bucket",
