@@ -116,6 +116,16 @@ def pip_version_for(target: Target) -> str:
     return MWAA_PIP[key]
 
 
+# How to get a base image where no registry can be reached (PRIVATE_ONLY networks, CI).
+BASE_IMAGE_HOWTO = (
+    "Without a registry, make one from Debian (bookworm has Python 3.11): "
+    "`sudo debootstrap --variant=minbase --include=python3,python3-pip,python3-venv "
+    "bookworm rootfs && sudo rm rootfs/usr/lib/python3*/EXTERNALLY-MANAGED && "
+    "sudo tar -C rootfs -c . | docker import - mwaadeps-base:bookworm`, then pass "
+    "--base-image mwaadeps-base:bookworm (or use an image your registry mirrors)."
+)
+
+
 def default_base_image(target: Target) -> str:
     """The official Python image of the target's exact Python (markers depend on the patch)."""
     return f"python:{target.python_full}-slim-bookworm"
@@ -169,7 +179,8 @@ def _ensure_base(client: Any, base: str, reporter: Reporter) -> str:
     except (APIError, ImageNotFound) as exc:
         raise DockerError(
             f"Base image {base} is not in the local engine and cannot be pulled: {exc}.",
-            hint="Pass --base-image with an image you have that has the target's Python and pip.",
+            hint="Pass --base-image with an image you have that has the target's Python and "
+            f"pip. {BASE_IMAGE_HOWTO}",
         ) from None
 
 

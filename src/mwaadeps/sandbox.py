@@ -124,7 +124,8 @@ class Sandbox:
         except ImportError:
             raise SandboxError(
                 "The sandbox needs moto's server mode, which is not installed.",
-                hint="pip install 'mwaadeps[sandbox]' (moto[server]).",
+                hint="Install the sandbox extra: pip install 'mwaadeps[sandbox]', or with pipx: "
+                "pipx inject mwaadeps 'moto[server]'.",
             ) from None
         log = self.log
 
