@@ -44,6 +44,7 @@ demo: venv
 
 bench: venv docker
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/realfiles.py
 
 clean:
 	rm -rf $(VENV) .demo bench/work .pytest_cache .mypy_cache .ruff_cache
