@@ -72,7 +72,7 @@ def _options(
 
 
 def _short(version: str | None) -> str:
-    return "-" if not version else (version if len(version) <= 12 else version[:10] + "…")
+    return version or "-"  # S3 version ids are shown whole: they are what you look up
 
 
 def _render_plan(result: Any) -> None:
@@ -155,16 +155,7 @@ def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool)
 def _json_failure(exc: MwaadepsError, environment: str) -> None:
     from . import ui
 
-    ui.print_json(
-        {
-            "ok": False,
-            "environment": environment,
-            "plan": [],
-            "update_called": False,
-            "status": None,
-            "error": {"code": exc.code, "message": exc.message, "hint": exc.hint},
-        }
-    )
+    ui.json_error(exc, environment=environment, plan=[], update_called=False, status=None)
     raise typer.Exit(exc.exit_code)
 
 
