@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .errors import MwaadepsError
+from .errors import Interrupted, MwaadepsError
 
 app = typer.Typer(
     name="mwaadeps",
@@ -145,7 +145,7 @@ def _open_file_name(exc: BaseException) -> str | None:
 
 def _as_error(exc: BaseException, args: list[str]) -> MwaadepsError:
     """Any exception that reached the boundary, as one of ours."""
-    from .errors import InternalError, Interrupted, UsageError, from_os_error
+    from .errors import InternalError, UsageError, from_os_error
 
     if isinstance(exc, MwaadepsError):
         return exc
@@ -175,7 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     _STATE["debug"] = debug or os.environ.get("MWAADEPS_DEBUG") == "1"
     _STATE["json"] = json_mode
     try:
-        result = app(args=args, standalone_mode=False)
+        result = app(args=args, prog_name="mwaadeps", standalone_mode=False)
+        if result == Interrupted.exit_code:  # typer turns Ctrl-C into exit code 130
+            raise KeyboardInterrupt
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (Exception, KeyboardInterrupt) as exc:
