@@ -148,6 +148,10 @@ def _as_error(exc: BaseException, args: list[str]) -> MwaadepsError:
     from .errors import InternalError, UsageError, from_os_error
 
     if isinstance(exc, MwaadepsError):
+        cause = exc.__context__  # kept by `raise ... from None`
+        if exc.hint is None and isinstance(cause, OSError):
+            mapped = from_os_error(cause)  # e.g. a BundleError over EACCES: say what to do
+            exc.hint = mapped.hint if mapped is not None else None
         return exc
     if isinstance(exc, KeyboardInterrupt) or _is_abort(exc):
         return Interrupted("Interrupted.", hint=None)

@@ -20,7 +20,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from .errors import ResolutionError
+from .errors import FileSystemError, ResolutionError
 from .isolation import clean_env, uv_binary
 from .lockfile import Artifact
 from .redact import redact_text
@@ -128,6 +128,13 @@ def _run_uv(
         raise ResolutionError(
             f"{what} took longer than {UV_TIMEOUT_S} s and was stopped."
         ) from None
+    if proc.returncode != 0 and "Failed to initialize cache" in proc.stderr:
+        reason = explain_uv_error(proc.stderr, job.secrets).strip().splitlines()[-1].strip()
+        raise FileSystemError(
+            f"Cannot use the cache folder {job.cache_dir}: {reason}",
+            hint="Make it writable, or point MWAADEPS_CACHE_DIR (or cache-dir in mwaadeps.toml) "
+            "at a writable folder.",
+        )
     if proc.returncode != 0:
         raise ResolutionError(
             f"{what}:\n" + explain_uv_error(proc.stderr, job.secrets),

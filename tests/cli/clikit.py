@@ -59,7 +59,7 @@ def run_cli(
     **popen: Any,
 ) -> Run:
     proc = subprocess.run(
-        [sys.executable, "-c", ENTRY, *args],
+        [*popen.pop("wrapper", ()), sys.executable, "-c", ENTRY, *args],
         cwd=cwd,
         env=clean_env(cache_dir, env),
         capture_output=True,

@@ -26,3 +26,7 @@ def cli(tmp_path: Path) -> Any:
 def project(tmp_path: Path, cli: Any) -> Path:
     """The working folder `cli` runs in (empty)."""
     return tmp_path / "proj"
+
+
+# The hermetic package index of the build tests, for the commands that resolve.
+from buildkit import fake_index  # noqa: E402, F401
