@@ -123,7 +123,12 @@ def _prescan(argv: list[str]) -> tuple[list[str], bool, bool]:
     head, tail = argv[:end], argv[end:]
     debug = "--debug" in head
     json_mode = "--json" in head
-    return [a for a in head if a != "--debug"] + tail, debug, json_mode
+    head = [a for a in head if a != "--debug"]
+    # `mwaadeps --json build`: the commands own --json, so it moves after the command.
+    command = next((i for i, a in enumerate(head) if not a.startswith("-")), None)
+    if command is not None and "--json" in head[:command]:
+        head = [a for a in head[:command] if a != "--json"] + head[command:] + ["--json"]
+    return head + tail, debug, json_mode
 
 
 def _open_file_name(exc: BaseException) -> str | None:

@@ -159,6 +159,13 @@ def _json_failure(exc: MwaadepsError, environment: str) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+def _pip_failed(environment: str) -> DeployFailed:
+    return DeployFailed(
+        f"pip failed in {environment}'s last update.",
+        hint="Fix the bundle and deploy again, or mwaadeps rollback.",
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
 
@@ -343,8 +350,11 @@ def register(app: typer.Typer) -> None:
         settings = settings_from(config=config)
         with ui.reporter(quiet=as_json) as rep:
             report = core.logs(settings.environment(env), rep)
+        if as_json and report.pip_failed:
+            ui.json_error(_pip_failed(report.environment), **report.as_json())
+            raise typer.Exit(DeployFailed.exit_code)
         if as_json:
-            ui.print_json({"ok": True, **report.as_json()})
+            ui.print_json({"ok": True, **report.as_json(), "error": None})
             return
         if not report.streams:
             ui.warn(
@@ -356,10 +366,7 @@ def register(app: typer.Typer) -> None:
             for line in stream.errors if errors_only else stream.lines:
                 ui.info(f"  {line}")
         if report.pip_failed:
-            raise DeployFailed(
-                f"pip failed in {report.environment}'s last update.",
-                hint="Fix the bundle and deploy again, or mwaadeps rollback.",
-            )
+            raise _pip_failed(report.environment)
 
     @app.command()
     def history(env: EnvOpt, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:

@@ -76,7 +76,8 @@ def print_json(payload: Any) -> None:
 
 def json_error(exc: MwaadepsError, **extra: Any) -> None:
     """The one --json failure shape: {"ok": false, "error": {code, message, hint}, ...extra}."""
-    print_json({"ok": False, "error": exc.to_dict(), **extra})
+    rest = {k: v for k, v in extra.items() if k not in ("ok", "error")}
+    print_json({"ok": False, "error": exc.to_dict(), **rest})
 
 
 def _cell(value: Any) -> str:
@@ -137,7 +138,6 @@ def problems(report: Any, *, json_out: bool = False) -> None:
         if report.ok:
             print_json({**payload, "error": None})
             return
-        payload.pop("ok", None)
         json_error(
             RequirementsError(
                 f"{report.requirements} has {len(report.errors)} error(s) for MWAA "

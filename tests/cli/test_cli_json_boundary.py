@@ -197,3 +197,10 @@ def test_debug_after_the_subcommand(cli: Any, project: Path) -> None:
 def test_version(cli: Any) -> None:
     run = cli("--version")
     assert (run.returncode, run.stdout.strip()) == (0, f"mwaadeps {__version__}")
+
+
+def test_json_before_the_command(cli: Any, project: Path) -> None:
+    (project / "requirements.txt").write_text("requests\n")
+    run = cli("--json", "check", "-a", "2.9.2", "--constraints", str(CONSTRAINTS_292))
+    assert run.returncode == 0, run.output
+    assert json.loads(run.stdout)["ok"] is True
