@@ -210,7 +210,7 @@ def _unknown(keys: set[str], allowed: set[str], where: str) -> None:
 
 
 def _stop_after(folder: Path) -> bool:
-    """The search ends at a repository's root, as black's and git's do."""
+    """The search ends at a repository's root (as black's does): never a stray file above it."""
     return (folder / ".git").exists() or (folder / ".hg").exists()
 
 
