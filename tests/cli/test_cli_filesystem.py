@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,8 +12,6 @@ import pytest
 from buildkit import write_project
 from clikit import assert_plain_failure, run_cli
 from fakeworld import Server
-
-from mwaadeps.errors import from_os_error
 
 NOBODY = 65534
 
@@ -78,37 +75,6 @@ def test_build_into_an_unwritable_out_folder(
     else:
         assert_plain_failure(run, str(locked), "permissions")
     assert not out.exists()
-
-
-@pytest.mark.parametrize(
-    ("code", "fragments"),
-    [
-        (errno.EACCES, ["Cannot access /x/y.whl", "permission denied", "permissions"]),
-        (errno.EPERM, ["Cannot access /x/y.whl", "not permitted"]),
-        (errno.ENOSPC, ["Cannot write /x/y.whl", "no space left", "Free some disk space"]),
-        (errno.EDQUOT, ["Cannot write /x/y.whl", "quota"]),
-        (errno.EROFS, ["Cannot write /x/y.whl", "read-only", "writable file system"]),
-    ],
-)
-def test_os_errors_a_user_can_fix(code: int, fragments: list[str]) -> None:
-    err = from_os_error(OSError(code, os.strerror(code), "/x/y.whl"))
-    assert err is not None and err.code == "filesystem" and err.hint
-    text = f"{err.message} {err.hint}"
-    for fragment in fragments:
-        assert fragment in text, text
-
-
-def test_os_error_without_a_file_name_takes_the_given_one() -> None:
-    err = from_os_error(OSError(errno.ENOSPC, "No space left on device"), "dist/plugins.zip")
-    assert err is not None and err.message.startswith("Cannot write dist/plugins.zip:")
-    bare = from_os_error(OSError(errno.ENOSPC, "No space left on device"))
-    assert bare is not None and "a file" in bare.message
-
-
-def test_other_os_errors_stay_internal() -> None:
-    """Only what the user can fix is mapped; anything else is a bug report."""
-    assert from_os_error(OSError(errno.EBADF, "Bad file descriptor", "/x")) is None
-    assert from_os_error(OSError("no errno")) is None
 
 
 @pytest.mark.parametrize(
