@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .errors import MwaadepsError
+from .errors import Interrupted, MwaadepsError
 
 app = typer.Typer(
     name="mwaadeps",
@@ -40,18 +40,24 @@ ConstraintsOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for machines.")]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="mwaadeps.toml to use (default: ./mwaadeps.toml).")
+    Path | None,
+    typer.Option("--config", help="mwaadeps.toml to use (default: the nearest one, from here up)."),
 ]
 
 
 def settings_from(**cli: Any) -> Any:
     """The one place CLI values meet the config file and environment."""
     from .config import load_settings
-    from .ui import set_secrets
+    from .ui import note, set_secrets
 
     config = cli.pop("config", None)
     settings = load_settings(cli, config_path=config)
     set_secrets(settings.secrets())
+    if settings.config_file is None:
+        note(
+            f"no mwaadeps.toml found in {settings.project_dir} or its parents; "
+            "using defaults and options"
+        )
     return settings
 
 
@@ -59,15 +65,26 @@ def set_json(value: bool) -> None:
     _STATE["json"] = value
 
 
-@app.callback()
-def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         typer.echo(f"mwaadeps {__version__}")
         raise typer.Exit(0)
-    _STATE["debug"] = debug or os.environ.get("MWAADEPS_DEBUG") == "1"
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks on errors (also after a command).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Lock, bundle, test and deploy Python dependencies for Amazon MWAA."""
+    _STATE["debug"] = _STATE["debug"] or debug or os.environ.get("MWAADEPS_DEBUG") == "1"
 
 
 def _register_commands() -> None:
@@ -92,43 +109,102 @@ def _is_usage_error(exc: BaseException) -> bool:
     return any(cls.__name__ == "ClickException" for cls in type(exc).__mro__)
 
 
+def _is_abort(exc: BaseException) -> bool:
+    """click's Abort (Ctrl-C or a declined prompt), whichever copy typer uses."""
+    return any(cls.__name__ == "Abort" for cls in type(exc).__mro__)
+
+
+def _prescan(argv: list[str]) -> tuple[list[str], bool, bool]:
+    """(argv without --debug, debug, json): both flags count wherever they are, before `--`.
+
+    A usage error happens before any command runs, so --json must be known from argv.
+    """
+    end = argv.index("--") if "--" in argv else len(argv)
+    head, tail = argv[:end], argv[end:]
+    debug = "--debug" in head
+    json_mode = "--json" in head
+    head = [a for a in head if a != "--debug"]
+    # `mwaadeps --json build`: the commands own --json, so it moves after the command.
+    command = next((i for i, a in enumerate(head) if not a.startswith("-")), None)
+    if command is not None and "--json" in head[:command]:
+        head = [a for a in head[:command] if a != "--json"] + head[command:] + ["--json"]
+    return head + tail, debug, json_mode
+
+
+def _open_file_name(exc: BaseException) -> str | None:
+    """The file an OSError without a filename was writing: an open file in its traceback."""
+    import io
+
+    tb = exc.__traceback__
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        for value in frame.f_locals.values():
+            name = getattr(value, "name", None)
+            if isinstance(value, io.IOBase) and isinstance(name, str):
+                return name
+    return None
+
+
+def _as_error(exc: BaseException, args: list[str]) -> MwaadepsError:
+    """Any exception that reached the boundary, as one of ours."""
+    from .errors import InternalError, UsageError, from_os_error
+
+    if isinstance(exc, MwaadepsError):
+        cause = exc.__context__  # kept by `raise ... from None`
+        if exc.hint is None and isinstance(cause, OSError):
+            mapped = from_os_error(cause)  # e.g. a BundleError over EACCES: say what to do
+            exc.hint = mapped.hint if mapped is not None else None
+        return exc
+    if isinstance(exc, KeyboardInterrupt) or _is_abort(exc):
+        return Interrupted("Interrupted.", hint=None)
+    if _is_usage_error(exc):
+        ctx = getattr(exc, "ctx", None)
+        words = [a for a in args[:2] if not a.startswith("-")][:1]
+        where = ctx.command_path if ctx is not None else " ".join(["mwaadeps", *words])
+        message = exc.format_message()  # type: ignore[attr-defined]
+        return UsageError(message, hint=f"Run `{where} --help` for the options.")
+    if isinstance(exc, OSError):
+        mapped = from_os_error(exc, None if exc.filename else _open_file_name(exc))
+        if mapped is not None:
+            return mapped
+    return InternalError(
+        f"Internal error: {type(exc).__name__}: {exc}",
+        hint="This is a bug in mwaadeps; rerun with --debug and report it.",
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the one boundary that turns errors into messages and exit codes."""
     from . import ui
 
+    args, debug, json_mode = _prescan(list(sys.argv[1:] if argv is None else argv))
+    _STATE["debug"] = debug or os.environ.get("MWAADEPS_DEBUG") == "1"
+    _STATE["json"] = json_mode
     try:
-        result = app(args=argv, standalone_mode=False)
-    except MwaadepsError as exc:
+        result = app(args=args, prog_name="mwaadeps", standalone_mode=False)
+        if result == Interrupted.exit_code:  # typer turns Ctrl-C into exit code 130
+            raise KeyboardInterrupt
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (Exception, KeyboardInterrupt) as exc:
+        err = _as_error(exc, args)
         if _STATE["debug"]:
             import traceback
 
-            traceback.print_exc()
-        if _STATE["json"]:
-            ui.print_json(
-                {"ok": False, "error": {"code": exc.code, "message": exc.message, "hint": exc.hint}}
-            )
+            traceback.print_exception(exc)
+        if _STATE["json"] or json_mode:
+            ui.json_error(err)
+        elif _is_usage_error(exc):
+            exc.show()  # type: ignore[union-attr]  # click's usage text, then the error
+        elif err.code == "interrupted":
+            ui.err_console.print("Interrupted.")
         else:
-            ui.error(exc)
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        ui.err_console.print("Aborted.")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        ui.err_console.print("Interrupted.")
-        sys.exit(130)
-    except Exception as exc:  # usage errors (click's, or typer's own copy) and the unexpected
-        if _is_usage_error(exc):
-            exc.show()  # type: ignore[attr-defined]
-            sys.exit(int(getattr(exc, "exit_code", 2)))
-        if _STATE["debug"]:
-            raise
-        ui.err_console.print(
-            f"[red]internal error:[/red] {type(exc).__name__}: {exc}\n"
-            "  This is a bug in mwaadeps; rerun with --debug and report it."
-        )
-        sys.exit(70)
+            ui.error(err)
+        code = getattr(exc, "exit_code", None) if _is_usage_error(exc) else None
+        sys.exit(code if isinstance(code, int) else err.exit_code)
     sys.exit(result if isinstance(result, int) else 0)
 
 

@@ -89,32 +89,7 @@ def check(
     report = check_requirements(
         parse_requirements(settings.requirements), target, loaded, mode=settings.mode
     )
-    if json_out:
-        ui.print_json(report.to_dict())
-    else:
-        rows = [
-            (
-                p.severity,
-                f"{p.origin.file.name}:{p.origin.line}" if p.origin else "-",
-                p.message,
-                p.hint,
-            )
-            for p in report.problems
-        ]
-        if rows:
-            ui.table(
-                f"{settings.requirements} for MWAA {target.airflow_version}",
-                ["", "where", "problem", "fix"],
-                rows,
-            )
-        errors, warnings = len(report.errors), len(report.warnings)
-        if report.ok:
-            ui.success(
-                f"{settings.requirements}: no errors, {warnings} warning(s) "
-                f"(MWAA {target.airflow_version}, Python {target.python_version})."
-            )
-        else:
-            ui.info(f"{errors} error(s), {warnings} warning(s).")
+    ui.problems(report, json_out=json_out)
     raise typer.Exit(0 if report.ok else 1)
 
 

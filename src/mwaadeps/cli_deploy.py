@@ -72,7 +72,7 @@ def _options(
 
 
 def _short(version: str | None) -> str:
-    return "-" if not version else (version if len(version) <= 12 else version[:10] + "…")
+    return version or "-"  # S3 version ids are shown whole: they are what you look up
 
 
 def _render_plan(result: Any) -> None:
@@ -155,17 +155,15 @@ def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool)
 def _json_failure(exc: MwaadepsError, environment: str) -> None:
     from . import ui
 
-    ui.print_json(
-        {
-            "ok": False,
-            "environment": environment,
-            "plan": [],
-            "update_called": False,
-            "status": None,
-            "error": {"code": exc.code, "message": exc.message, "hint": exc.hint},
-        }
-    )
+    ui.json_error(exc, environment=environment, plan=[], update_called=False, status=None)
     raise typer.Exit(exc.exit_code)
+
+
+def _pip_failed(environment: str) -> DeployFailed:
+    return DeployFailed(
+        f"pip failed in {environment}'s last update.",
+        hint="Fix the bundle and deploy again, or mwaadeps rollback.",
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -352,8 +350,11 @@ def register(app: typer.Typer) -> None:
         settings = settings_from(config=config)
         with ui.reporter(quiet=as_json) as rep:
             report = core.logs(settings.environment(env), rep)
+        if as_json and report.pip_failed:
+            ui.json_error(_pip_failed(report.environment), **report.as_json())
+            raise typer.Exit(DeployFailed.exit_code)
         if as_json:
-            ui.print_json({"ok": True, **report.as_json()})
+            ui.print_json({"ok": True, **report.as_json(), "error": None})
             return
         if not report.streams:
             ui.warn(
@@ -365,10 +366,7 @@ def register(app: typer.Typer) -> None:
             for line in stream.errors if errors_only else stream.lines:
                 ui.info(f"  {line}")
         if report.pip_failed:
-            raise DeployFailed(
-                f"pip failed in {report.environment}'s last update.",
-                hint="Fix the bundle and deploy again, or mwaadeps rollback.",
-            )
+            raise _pip_failed(report.environment)
 
     @app.command()
     def history(env: EnvOpt, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:

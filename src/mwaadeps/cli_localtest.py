@@ -50,6 +50,7 @@ def local_test_command(
     config: cli.ConfigOpt = None,
 ) -> None:
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
+    from .errors import LocalTestFailed
     from .localtest import docker_client, pick_image, read_bundle, run_bundle
 
     cli.set_json(json_out)
@@ -71,8 +72,15 @@ def local_test_command(
             essential_constraints=essential,
             client=client,
         )
-    if json_out:
-        ui.print_json(report.to_dict())
+    if json_out and report.ok:
+        ui.print_json({**report.to_dict(), "error": None})
+    elif json_out:
+        names = ", ".join(s.name for s in report.failed)
+        failed = LocalTestFailed(
+            f"test-local failed in {tag} ({names}).",
+            hint="steps says why each failed; fix the bundle, then build again.",
+        )
+        ui.json_error(failed, **report.to_dict())
     else:
         rows = [(s.name, "ok" if s.ok else "FAILED", f"{s.seconds:.1f}") for s in report.steps]
         ui.table(f"test-local in {tag}", ["step", "result", "seconds"], rows)

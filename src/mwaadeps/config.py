@@ -209,17 +209,43 @@ def _unknown(keys: set[str], allowed: set[str], where: str) -> None:
         raise ConfigError(f"Unknown setting {key!r} in {where}.", hint=hint)
 
 
+def _stop_after(folder: Path) -> bool:
+    """The search ends at a repository's root (as black's does): never a stray file above it."""
+    return (folder / ".git").exists() or (folder / ".hg").exists()
+
+
 def find_config(cwd: Path) -> tuple[Path | None, dict[str, Any]]:
-    """The config file in ``cwd`` and its mwaadeps table (empty when there is none)."""
-    path = cwd / CONFIG_NAME
-    if path.is_file():
-        return path, _read_toml(path)
-    pyproject = cwd / "pyproject.toml"
-    if pyproject.is_file():
-        tool = _read_toml(pyproject).get("tool", {})
-        if isinstance(tool, dict) and isinstance(tool.get("mwaadeps"), dict):
-            return pyproject, tool["mwaadeps"]
+    """The nearest config file from ``cwd`` up, and its mwaadeps table ({} when none).
+
+    In each folder, mwaadeps.toml wins over a pyproject.toml with a [tool.mwaadeps] table;
+    the walk stops at the root of the repository (a folder holding .git) or of the disk.
+    """
+    for folder in (cwd, *cwd.parents):
+        path = folder / CONFIG_NAME
+        if path.is_file():
+            return path, _read_toml(path)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            table = _tool_table(pyproject, _read_toml(pyproject), required=False)
+            if table is not None:
+                return pyproject, table
+        if _stop_after(folder):
+            break
     return None, {}
+
+
+def _tool_table(path: Path, data: dict[str, Any], *, required: bool) -> dict[str, Any] | None:
+    """pyproject.toml's [tool.mwaadeps] table (None when absent and not required)."""
+    tool = data.get("tool", {})
+    table = tool.get("mwaadeps") if isinstance(tool, dict) else None
+    if table is None and not required:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{path}: tool.mwaadeps must be a table, not {_describe(table)}.",
+            hint="Add a [tool.mwaadeps] section, or use a mwaadeps.toml file.",
+        )
+    return table
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -228,13 +254,101 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}).", hint="Fix the file.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a UTF-8 text file (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}).",
+            hint="A config file is TOML text saved as UTF-8; point --config at the right file "
+            "or rewrite it (`mwaadeps init --force`).",
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+        raise ConfigError(
+            f"Cannot read {path}: {exc.strerror}.", hint="Check the file and its permissions."
+        ) from None
+
+
+def _describe(value: Any) -> str:
+    """A TOML value as the user wrote it, for messages."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    if value is None:
+        return "nothing"
+    return repr(value)
+
+
+# Keys whose value is a string, with an example for the hint.
+_STRING_KEYS = {
+    "airflow-version": "2.10.3",
+    "python-version": "3.11",
+    "requirements": "requirements.txt",
+    "plugins": "plugins",
+    "startup-script": "startup.sh",
+    "dags": "dags",
+    "constraints": "constraints.txt",
+    "out": "dist",
+    "lock-file": "mwaadeps.lock",
+    "mode": "bundle",
+    "resolver": "uv",
+    "cache-dir": ".cache/mwaadeps",
+    "runner-image": "mwaadeps-runner:2.10.3",
+}
+
+
+def _check_types(raw: Mapping[str, Any], where: str) -> None:
+    """Each top-level value has its type (a TOML number where a string belongs, ...)."""
+    for key, example in _STRING_KEYS.items():
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            lost = (
+                " (a TOML number loses digits: 2.10 reads as 2.1)"
+                if isinstance(value, float)
+                else ""
+            )
+            raise ConfigError(
+                f"{where}: {key} must be a string, not {_describe(value)}.",
+                hint=f'Put it in quotes, e.g. {key} = "{example}"{lost}.',
+            )
+    full = raw.get("full")
+    if full is not None and not isinstance(full, bool):
+        raise ConfigError(
+            f"{where}: full must be true or false, not {_describe(full)}.",
+            hint="Write full = true or full = false (without quotes).",
+        )
+    local = raw.get("local-packages")
+    if local is not None and (
+        not isinstance(local, list) or not all(isinstance(p, str) for p in local)
+    ):
+        shown = f'["{local}"]' if isinstance(local, str) else '["libs/my-package"]'
+        raise ConfigError(
+            f"{where}: local-packages must be a list of folders, not {_describe(local)}.",
+            hint=f"Write local-packages = {shown}.",
+        )
+    index = raw.get("index")
+    if index is not None and not isinstance(index, str | dict):
+        raise ConfigError(
+            f"{where}: index must be a table (or a URL string), not {_describe(index)}.",
+            hint='Write an [index] table with url = "https://..." (see `mwaadeps init`).',
+        )
+    envs = raw.get("environments")
+    if envs is not None and not isinstance(envs, dict):
+        raise ConfigError(
+            f"{where}: environments must be a table of tables, not {_describe(envs)}.",
+            hint="Write one [environments.<key>] table per environment, e.g. [environments.dev].",
+        )
 
 
 def _str(value: Any, key: str, where: str) -> str:
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: {key} must be a string, not {value!r}.")
+        raise ConfigError(
+            f"{where}: {key} must be a string, not {_describe(value)}.",
+            hint=f'Put it in quotes, e.g. {key} = "..."',
+        )
     return value
 
 
@@ -242,12 +356,19 @@ def _environments(raw: Any, where: str) -> dict[str, EnvironmentConfig]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: [environments] must be a table of tables.")
+        raise ConfigError(
+            f"{where}: environments must be a table of tables, not {_describe(raw)}.",
+            hint="Write one [environments.<key>] table per environment.",
+        )
     out: dict[str, EnvironmentConfig] = {}
     for key, table in raw.items():
         here = f"{where} [environments.{key}]"
         if not isinstance(table, dict):
-            raise ConfigError(f"{here} must be a table.")
+            raise ConfigError(
+                f"{where}: environments.{key} must be a table, not {_describe(table)}.",
+                hint=f'Write it as a table: [environments.{key}] with name = "...", '
+                'bucket = "..." and region = "..." below it.',
+            )
         _unknown(set(table), _ENV_KEYS, here)
         for required in ("name", "bucket"):
             if not table.get(required):
@@ -266,16 +387,24 @@ def _index(raw: Any, where: str) -> IndexConfig | None:
     if isinstance(raw, str):
         raw = {"url": raw}
     if not isinstance(raw, dict) or not raw.get("url"):
-        raise ConfigError(f"{where}: [index] needs a url.")
-    _unknown(set(raw), _INDEX_KEYS, f"{where} [index]")
+        raise ConfigError(f"{where}: [index] needs a url.", hint='Add url = "https://.../simple".')
+    here = f"{where} [index]"
+    _unknown(set(raw), _INDEX_KEYS, here)
     extra = raw.get("extra-urls", [])
     if not isinstance(extra, list):
-        raise ConfigError(f"{where}: index extra-urls must be a list of strings.")
+        raise ConfigError(
+            f"{here}: extra-urls must be a list of strings, not {_describe(extra)}.",
+            hint='Write extra-urls = ["https://.../simple"].',
+        )
+    names = {k: raw.get(k) for k in ("username-env", "password-env")}
+    for key, value in names.items():
+        if value is not None:
+            _str(value, key, here)
     return IndexConfig(
-        url=_str(raw["url"], "url", where),
-        extra_urls=tuple(_str(u, "extra-urls", where) for u in extra),
-        username_env=raw.get("username-env"),
-        password_env=raw.get("password-env"),
+        url=_str(raw["url"], "url", here),
+        extra_urls=tuple(_str(u, "extra-urls", here) for u in extra),
+        username_env=names["username-env"],
+        password_env=names["password-env"],
     )
 
 
@@ -295,15 +424,21 @@ def load_settings(
     if config_path is not None:
         config_path = (cwd / config_path).resolve()
         if not config_path.is_file():
-            raise ConfigError(f"Config file {config_path} does not exist.")
+            what = "is a folder, not a file" if config_path.is_dir() else "does not exist"
+            raise ConfigError(
+                f"Config file {config_path} {what}.",
+                hint="Pass --config (or MWAADEPS_CONFIG) a mwaadeps.toml file, or leave it out "
+                "to use the nearest mwaadeps.toml.",
+            )
         raw = _read_toml(config_path)
         if config_path.name == "pyproject.toml":
-            raw = raw.get("tool", {}).get("mwaadeps", {})
+            raw = _tool_table(config_path, raw, required=True) or {}
         found: Path | None = config_path
     else:
         found, raw = find_config(cwd)
     where = str(found) if found else "defaults"
     _unknown(set(raw), _TOP_KEYS, where)
+    _check_types(raw, where)
     base = found.parent if found else cwd
 
     def pick(key: str) -> tuple[Any, Path]:
@@ -331,14 +466,25 @@ def load_settings(
 
     def flag(key: str) -> bool:
         value, _ = pick(key)
-        if isinstance(value, str):
-            return value.lower() in ("1", "true", "yes", "on")
+        if isinstance(value, str):  # from an environment variable
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off", ""):
+                return False
+            name = "MWAADEPS_" + key.replace("-", "_").upper()
+            raise ConfigError(
+                f"{name} must be true or false, not {value!r}.",
+                hint=f"export {name}=1 (or 0).",
+            )
         return bool(value)
 
     def choice(key: str, options: tuple[str, ...], default: str) -> str:
         value = (text(key) or default).lower()
         if value not in options:
-            raise ConfigError(f"{key} must be one of {', '.join(options)}, not {value!r}.")
+            raise ConfigError(
+                f"{key} must be one of {', '.join(options)}, not {value!r}.",
+                hint=f"Use {' or '.join(options)}.",
+            )
         return value
 
     constraints, crel = pick("constraints")

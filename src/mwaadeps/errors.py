@@ -5,6 +5,9 @@ Core modules raise these; only ``cli.main`` turns them into a message and an exi
 
 from __future__ import annotations
 
+import errno
+from typing import Any
+
 
 class MwaadepsError(Exception):
     """Base error: a message for the user, an optional hint, a stable code."""
@@ -19,6 +22,38 @@ class MwaadepsError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``error`` object of every ``--json`` failure: code, message, hint."""
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+class UsageError(MwaadepsError):
+    """A bad command line: an unknown option, a missing value."""
+
+    exit_code = 2
+    code = "usage"
+
+
+class Interrupted(MwaadepsError):
+    """The user stopped the command (Ctrl-C)."""
+
+    exit_code = 130
+    code = "interrupted"
+
+
+class InternalError(MwaadepsError):
+    """A bug in mwaadeps: anything the code did not expect."""
+
+    exit_code = 70
+    code = "internal"
+
+
+class FileSystemError(MwaadepsError):
+    """A file cannot be written: no permission, no space, a read-only file system."""
+
+    exit_code = 1
+    code = "filesystem"
 
 
 class ConfigError(MwaadepsError):
@@ -102,3 +137,42 @@ class DeployFailed(AwsError):
     """The MWAA update failed or left the environment unhealthy."""
 
     code = "deploy_failed"
+
+
+# What each errno a user can fix means, and what to do (a folder's rights, a full disk).
+_PERMISSION_HINT = "Check the file's and its folder's permissions, or choose another folder."
+_OS_ADVICE: dict[int, tuple[str, str, str]] = {
+    errno.EACCES: ("Cannot access", "permission denied", _PERMISSION_HINT),
+    errno.EPERM: ("Cannot access", "operation not permitted", _PERMISSION_HINT),
+    errno.ENOSPC: (
+        "Cannot write",
+        "no space left on the device",
+        "Free some disk space, then run the command again.",
+    ),
+    errno.EDQUOT: (
+        "Cannot write",
+        "disk quota exceeded",
+        "Free some space within your quota, then run the command again.",
+    ),
+    errno.EROFS: (
+        "Cannot write",
+        "the file system is read-only",
+        "Choose a folder on a writable file system (e.g. --out).",
+    ),
+}
+
+
+def from_os_error(exc: OSError, filename: str | None = None) -> FileSystemError | None:
+    """A plain error naming the file for a permission/space/read-only OSError; else None.
+
+    ``filename`` names the file when the OSError does not (a failed ``write`` on an open file).
+    """
+    advice = _OS_ADVICE.get(exc.errno or 0)
+    if advice is None:
+        return None
+    verb, what, hint = advice
+    name = exc.filename if exc.filename is not None else filename
+    if name is None:
+        return FileSystemError(f"{verb} a file: {what}.", hint=hint)
+    also = f" (or {exc.filename2})" if exc.filename2 is not None else ""
+    return FileSystemError(f"{verb} {name}{also}: {what}.", hint=hint)

@@ -353,6 +353,7 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
     # The user's requirements resolve against MWAA's installed base as the constraints and
     # essential pins fix it; which of the answer MWAA already has comes from the base set.
     job = resolve_job(settings, target, constraints, inputs, {"user": list(inputs.user_lines)})
+    job = dataclasses.replace(job, on_warning=reporter.warn)
     combined = resolver.resolve(job) if inputs.user_lines else {}
     base = base_versions(settings, constraints, reporter)
     airflow = combined.get("apache-airflow")

@@ -12,14 +12,15 @@ import subprocess
 import sys
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from .errors import ResolutionError
+from .errors import FileSystemError, ResolutionError
 from .isolation import clean_env, uv_binary
 from .lockfile import Artifact
 from .redact import redact_text
@@ -50,6 +51,8 @@ class ResolveJob:
     # Answer from uv's cache when it holds everything (a resolution of the same graph has
     # just filled it); the network only when it does not.
     prefer_cache: bool = False
+    # Told what the user should know about the answer (an extra the package does not have).
+    on_warning: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -88,9 +91,30 @@ def _artifact(raw: dict[str, Any]) -> Artifact:
     )
 
 
-def _run_uv(args: list[str], job: ResolveJob, what: str, offline: bool = False) -> str:
+_NO_EXTRA = re.compile(r"The package `([^`]+?)==([^`]+)` does not have an extra named `([^`]+)`")
+
+
+def extra_warnings(stderr: str) -> list[str]:
+    """uv's "does not have an extra named" warnings, as sentences for the user."""
+    out = []
+    for name, version, extra in _NO_EXTRA.findall(_ANSI.sub("", stderr)):
+        text = (
+            f"{name} {version} has no extra named {extra!r}: {name}[{extra}] installs {name} "
+            "without it (check the extra's spelling, or drop it)."
+        )
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def _run_uv(
+    args: list[str], job: ResolveJob, what: str, offline: bool = False, warn: bool = False
+) -> str:
     # --python: the interpreter for sdist metadata builds, without a search of the PATH.
-    cmd = [uv_binary(), *args, "--no-config", "--quiet", "--no-progress"]
+    # Without --quiet when warnings are wanted: uv's -q drops them.
+    report = warn and job.on_warning is not None
+    quiet = [] if report else ["--quiet"]
+    cmd = [uv_binary(), *args, "--no-config", *quiet, "--no-progress"]
     cmd += ["--python", sys.executable]
     if offline:
         cmd.append("--offline")
@@ -104,21 +128,31 @@ def _run_uv(args: list[str], job: ResolveJob, what: str, offline: bool = False) 
         raise ResolutionError(
             f"{what} took longer than {UV_TIMEOUT_S} s and was stopped."
         ) from None
+    if proc.returncode != 0 and "Failed to initialize cache" in proc.stderr:
+        reason = explain_uv_error(proc.stderr, job.secrets).strip().splitlines()[-1].strip()
+        raise FileSystemError(
+            f"Cannot use the cache folder {job.cache_dir}: {reason}",
+            hint="Make it writable, or point MWAADEPS_CACHE_DIR (or cache-dir in mwaadeps.toml) "
+            "at a writable folder.",
+        )
     if proc.returncode != 0:
         raise ResolutionError(
             f"{what}:\n" + explain_uv_error(proc.stderr, job.secrets),
             hint="Loosen or change the requirement named above, or pin the version the Airflow "
             "constraints allow (`mwaadeps check` lists conflicts line by line).",
         )
+    if report and job.on_warning is not None:
+        for message in extra_warnings(proc.stderr):
+            job.on_warning(message)
     return proc.stdout
 
 
-def _run_uv_cached(args: list[str], job: ResolveJob, what: str) -> str:
+def _run_uv_cached(args: list[str], job: ResolveJob, what: str, warn: bool = False) -> str:
     """uv from its cache alone (no revalidation round trips); online when that fails."""
     try:
-        return _run_uv(args, job, what, offline=True)
+        return _run_uv(args, job, what, offline=True, warn=warn)
     except ResolutionError:
-        return _run_uv(args, job, what)
+        return _run_uv(args, job, what, warn=warn)
 
 
 def explain_uv_error(stderr: str, secrets: tuple[str, ...] = ()) -> str:
@@ -224,14 +258,14 @@ class UvResolver(Resolver):
             )
             if job.prefer_cache:
                 with ThreadPoolExecutor(2) as pool:
-                    lock_f = pool.submit(_run_uv_cached, pylock_args, job, what)
+                    lock_f = pool.submit(_run_uv_cached, pylock_args, job, what, True)
                     graph_f = pool.submit(_run_uv_cached, graph_args, job, what)
                     pylock_text, graph_text = lock_f.result(), graph_f.result()
             else:
                 # One pass goes to the index; the graph pass then reads what it cached instead
                 # of racing it for the same pages (two cold uv processes in parallel fetched
                 # everything twice and were slower than one after the other).
-                pylock_text = _run_uv(pylock_args, job, what)
+                pylock_text = _run_uv(pylock_args, job, what, warn=True)
                 graph_text = _run_uv_cached(graph_args, job, what)
         return merge(parse_pylock(pylock_text), parse_annotated(graph_text), job)
 

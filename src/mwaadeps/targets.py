@@ -213,6 +213,30 @@ class Target:
         }
 
 
+MIN_PYTHON_MINOR = 8
+
+
+def mwaa_pythons() -> list[str]:
+    """The Python minor versions MWAA's own versions run, oldest first."""
+    minors = {tuple(int(p) for p in r.python_full.split(".")[:2]) for r in KNOWN_VERSIONS}
+    return [f"{a}.{b}" for a, b in sorted(minors)]
+
+
+def check_python_version(text: str) -> str:
+    """A target Python as 3.X or 3.X.Y with X >= 8; else a TargetError saying what is valid."""
+    value = text.strip()
+    match = re.fullmatch(r"3\.(\d{1,2})(\.\d{1,2})?", value)
+    if match is None or int(match.group(1)) < MIN_PYTHON_MINOR:
+        known = ", ".join(mwaa_pythons())
+        raise TargetError(
+            f"Python version {value!r} is not a valid target Python: valid are "
+            f"3.{MIN_PYTHON_MINOR} and newer, written 3.X or 3.X.Y (MWAA runs {known}).",
+            hint=f"Give e.g. --python-version {mwaa_pythons()[-1]} (or python-version in "
+            "mwaadeps.toml), or leave it out: mwaadeps knows the Python of each MWAA version.",
+        )
+    return value
+
+
 def known_version(airflow: str) -> KnownVersion | None:
     for row in KNOWN_VERSIONS:
         if row.airflow == airflow:
@@ -231,16 +255,13 @@ def resolve_target(airflow_version: str | None, python_version: str | None = Non
     airflow_version = airflow_version.strip()
     _version(airflow_version, "Airflow version")
     if python_version is not None:
-        python_version = python_version.strip()
-        if not re.fullmatch(r"3\.\d{1,2}(\.\d{1,2})?", python_version):
-            raise TargetError(
-                f"Python version {python_version!r} is not of the form 3.X or 3.X.Y.",
-                hint="MWAA runs CPython 3; give e.g. --python-version 3.11.",
-            )
+        python_version = check_python_version(python_version)
     row = known_version(airflow_version)
     if row is not None:
         full = row.python_full
-        if python_version and not full.startswith(python_version):
+        if python_version and full.split(".")[: python_version.count(".") + 1] != (
+            python_version.split(".")
+        ):
             raise TargetError(
                 f"MWAA {airflow_version} runs Python {full}, not {python_version}.",
                 hint="Leave --python-version out for a known MWAA version.",

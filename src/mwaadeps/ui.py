@@ -9,13 +9,14 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .errors import MwaadepsError
+from .errors import MwaadepsError, RequirementsError
 
 _SECRETS: tuple[str, ...] = ()
 
@@ -56,6 +57,11 @@ def warn(message: str) -> None:
     err_console.print(f"[yellow]warning:[/yellow] {escape(_mask(message))}")
 
 
+def note(message: str) -> None:
+    """A side remark on stderr (never in --json stdout)."""
+    err_console.print(f"[dim]{escape(_mask(message))}[/dim]")
+
+
 def error(exc: MwaadepsError) -> None:
     err_console.print(f"[red]error:[/red] {escape(_mask(exc.message))}")
     if exc.hint:
@@ -68,13 +74,106 @@ def print_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
+def json_error(exc: MwaadepsError, **extra: Any) -> None:
+    """The one --json failure shape: {"ok": false, "error": {code, message, hint}, ...extra}."""
+    rest = {k: v for k, v in extra.items() if k not in ("ok", "error")}
+    print_json({"ok": False, "error": exc.to_dict(), **rest})
+
+
+def _cell(value: Any) -> str:
+    return _mask("" if value is None else str(value))
+
+
+def plain_table(
+    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[str]:
+    """A table as full-width text lines: columns padded, no cell ever cut or wrapped."""
+    cells = [[_cell(c) for c in columns], *([_cell(c) for c in row] for row in rows)]
+    widths = [max(len(r[i]) for r in cells if i < len(r)) for i in range(len(columns))]
+    lines = [title] if title else []
+    for row in cells:
+        padded = [c.ljust(widths[i]) for i, c in enumerate(row[:-1])] + row[-1:]
+        lines.append("  ".join(padded).rstrip())
+    return lines
+
+
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table: rich on a terminal (long cells fold, never cut), plain full lines elsewhere."""
+    if not interactive():
+        for line in plain_table(title, columns, rows):
+            console.print(escape(line))
+        return
     t = Table(title=title, title_justify="left", show_lines=False)
     for col in columns:
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for row in rows:
-        t.add_row(*(escape(_mask("" if c is None else str(c))) for c in row))
+        t.add_row(*(escape(_cell(c)) for c in row))
     console.print(t)
+
+
+def _shown_path(path: Path) -> str:
+    """A path relative to the working folder when inside it (as compilers print them)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def problem_lines(report: Any) -> list[str]:
+    """`file:line: severity: message (fix: hint)`, one full line per problem of a check."""
+    lines = []
+    for p in report.problems:
+        where = f"{_shown_path(p.origin.file)}:{p.origin.line}" if p.origin else None
+        where = where or _shown_path(report.requirements)
+        fix = f" (fix: {p.hint})" if p.hint else ""
+        lines.append(f"{where}: {p.severity}: {p.message}{fix}")
+    return lines
+
+
+def problems(report: Any, *, json_out: bool = False) -> None:
+    """Render a `check` report (a CheckReport): JSON, a terminal table, or full plain lines."""
+    target = report.target
+    if json_out:
+        payload = dict(report.to_dict())
+        if report.ok:
+            print_json({**payload, "error": None})
+            return
+        json_error(
+            RequirementsError(
+                f"{report.requirements} has {len(report.errors)} error(s) for MWAA "
+                f"{target.airflow_version}.",
+                hint="Fix each entry of problems (each has its fix), then run mwaadeps check "
+                "again.",
+            ),
+            **payload,
+        )
+        return
+    if report.problems and interactive():
+        rows = [
+            (
+                p.severity,
+                f"{p.origin.file.name}:{p.origin.line}" if p.origin else "-",
+                p.message,
+                p.hint,
+            )
+            for p in report.problems
+        ]
+        table(
+            f"{report.requirements} for MWAA {target.airflow_version}",
+            ["", "where", "problem", "fix"],
+            rows,
+        )
+    else:
+        for line in problem_lines(report):
+            console.print(escape(_mask(line)))
+    errors, warnings = len(report.errors), len(report.warnings)
+    if report.ok:
+        success(
+            f"{report.requirements}: no errors, {warnings} warning(s) "
+            f"(MWAA {target.airflow_version}, Python {target.python_version})."
+        )
+    else:
+        info(f"{errors} error(s), {warnings} warning(s).")
 
 
 def human_size(size: int | float) -> str:

@@ -66,6 +66,11 @@ def test_cli_pip_failed_json(project: Project) -> None:
     assert data["error"]["code"] == "pip_failed"
     logs = project.cli("logs", "--env", "dev", "--errors")
     assert logs.returncode != 0 and "pip installation exited" in logs.stdout
+    logs = project.cli("logs", "--env", "dev", "--json")  # the same verdict, as JSON
+    assert logs.returncode == 5
+    data = json.loads(logs.stdout)
+    assert data["ok"] is False and data["error"]["code"] == "deploy_failed"
+    assert data["pip_failed"] is True
 
 
 def test_cli_upload_failure_json(project: Project) -> None:

@@ -266,7 +266,9 @@ def test_cli_json_exits_1_on_failure(runner_image: str, tiny_wheels: Any, tmp_pa
     assert payload["ok"] is False and payload["image"] == runner_image
     assert {"name", "ok", "seconds", "message"} <= set(payload["steps"][1])
     assert payload["steps"][1]["name"] == "pip install" and not payload["steps"][1]["ok"]
-    assert set(payload) == {"ok", "image", "steps", "installed", "dag_import_errors"}
+    assert set(payload) == {"ok", "error", "image", "steps", "installed", "dag_import_errors"}
+    assert payload["error"]["code"] == "test_failed"
+    assert "pip install" in payload["error"]["message"]
 
 
 def test_runner_build_is_a_noop_when_unchanged(runner_image: str) -> None:

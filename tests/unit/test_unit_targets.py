@@ -72,7 +72,7 @@ def test_unknown_version_with_python_version() -> None:
     [
         (None, None, "No Airflow version"),
         ("two", None, "not a version number"),
-        ("3.4.0", "4", "not of the form"),
+        ("3.4.0", "4", "not a valid target Python"),
         ("2.9.2", "3.12", "runs Python 3.11.9"),
     ],
 )
