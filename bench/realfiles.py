@@ -12,9 +12,11 @@ Verdicts:
 - mwaadeps: `built` (exit 0, ok), `clean error` (non-zero exit, one message, no traceback),
   `crash` (a traceback or an internal error).
 - peers (aws-mwaa-local-runner's `pip download` recipe, the seed's `pip wheel` recipe, on this
-  host's Python): `installable` when pip exits 0 and the bundle holds only wheels that install
-  on the target, `wrong bundle` when pip exits 0 but the bundle has wrong-platform wheels or
-  sdists (MWAA then fails offline), `failed` when pip exits non-zero. The peers reach the
+  host's Python): `installable` when pip exits 0 and every distribution of the bundle that MWAA's
+  image lacks at that version (data/mwaa/<v>/preinstalled.txt) is a wheel for the target at
+  the version MWAA's pins allow (its essential pins, and the file's -c or else its own
+  constraints); `fails on MWAA` otherwise (a wrong-platform wheel, an sdist that must build
+  offline, a version against MWAA's pins); `failed` when pip exits non-zero. The peers reach the
   constraints through a local copy (this machine cannot reach GitHub; their users can).
 """
 
@@ -140,6 +142,63 @@ def _peer_requirements(path: Path, dest: Path) -> None:
     dest.write_text(_CONSTRAINT_URL_RE.sub(local, text))
 
 
+def _pins(text: str, target: Any) -> dict[str, str]:
+    from mwaadeps.constraints import parse_constraints
+
+    return dict(parse_constraints(text, target, "constraints").pins)
+
+
+def _mwaa_pins(requirements: Path, target: Any) -> dict[str, str]:
+    """The pins MWAA applies: its essential pins, and the file's -c or else its own copy."""
+    from mwaadeps.constraints import parse_constraints
+
+    own = shipped(target.airflow_version, "constraints")
+    assert own is not None
+    parsed = parse_constraints(own.text(), target, "c")
+    pins = dict(parsed.pins)
+    for line in requirements.read_text().splitlines():
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) == 2 and parts[0] in ("-c", "--constraint") and Path(parts[1]).is_file():
+            pins = _pins(Path(parts[1]).read_text(), target)
+    pins.update(parsed.essential)
+    return pins
+
+
+def judge_peer(out: Path, target: Any) -> tuple[str, str]:
+    """What MWAA makes of a peer's bundle: each distribution the image lacks at that version
+    must install offline: a wheel for the target, at the version MWAA's pins allow."""
+    from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
+
+    listing = shipped(target.airflow_version, "preinstalled")
+    installed: dict[str, str] = {}
+    if listing is not None:
+        for line in listing.text().splitlines():
+            if "==" in line and not line.startswith("#"):
+                name, _, version = line.strip().partition("==")
+                installed[canonicalize_name(name)] = version
+    pins = _mwaa_pins(out / "requirements.txt", target)
+    problems: list[str] = []
+    for path in sorted((out / "files").iterdir()):
+        if path.name.endswith(".whl"):
+            name, version, _, wheel_tags = parse_wheel_filename(path.name)
+        else:
+            name, version = parse_sdist_filename(path.name)
+            wheel_tags = frozenset()
+        key, ver = canonicalize_name(name), str(version)
+        if installed.get(key) == ver:
+            continue  # MWAA's image has it: "Requirement already satisfied"
+        if key in pins and pins[key] != ver:
+            problems.append(f"{key} {ver} against MWAA's pin {pins[key]}")
+        elif not wheel_tags:
+            problems.append(f"{path.name} must build offline")
+        elif not target.accepts(wheel_tags):
+            problems.append(f"{path.name} is not for the target")
+    if not problems:
+        return "installable", ""
+    more = f" (+{len(problems) - 2} more)" if len(problems) > 2 else ""
+    return "fails on MWAA", "; ".join(problems[:2]) + more
+
+
 def run_peer(path: Path, airflow: str, contender: str, pip_cache: Path) -> dict[str, Any]:
     target = resolve_target(airflow)
     python, _ = python_for(target)
@@ -155,20 +214,14 @@ def run_peer(path: Path, airflow: str, contender: str, pip_cache: Path) -> dict[
         else [*pip, "download", "-r", str(req), "-d", str(files)]  # fmt: skip
     cmd += ["--cache-dir", str(pip_cache), "--progress-bar", "off"]
     proc = run(cmd, child_env())
-    result: dict[str, Any] = {"seconds": round(proc.seconds, 1)}
+    result: dict[str, Any] = {"seconds": round(proc.seconds, 1), "pip_ok": proc.ok}
     if not proc.ok:
         lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("ERROR")]
         result.update(verdict="failed", why=(lines[0] if lines else proc.tail())[:200])
         return result
     _zip_flat(files, out / "plugins.zip")
-    facts = inspect_zip(out / "plugins.zip", target)
-    bad = len(facts.wrong_platform) + len(facts.sdists)
-    result.update(
-        verdict="wrong bundle" if bad else "installable",
-        why=f"{len(facts.wrong_platform)} wrong-platform wheels, {len(facts.sdists)} sdists"
-        if bad else "",
-        wheels=facts.wheels,
-    )  # fmt: skip
+    verdict, why = judge_peer(out, target)
+    result.update(verdict=verdict, why=why, wheels=inspect_zip(out / "plugins.zip", target).wheels)
     return result
 
 
@@ -206,9 +259,10 @@ def report(results: dict[str, Any]) -> str:
         "this project), each at the Airflow version it was written for; "
         "`python bench/realfiles.py` (part of `make bench`). mwaadeps: `built`, `clean error` "
         "(one message, non-zero exit, no traceback) or `crash`. Peers, on this host's Python "
-        "3.11 with a local copy of the constraints: `installable` (pip exit 0 and only wheels "
-        "that install on the target), `wrong bundle` (exit 0, but wrong-platform wheels or "
-        "sdists that fail offline on MWAA), `failed` (pip exit non-zero).",
+        "3.11 with a local copy of the constraints: `installable` (pip exits 0 and everything "
+        "the bundle adds to MWAA's image is a target wheel at a version MWAA's pins allow), "
+        "`fails on MWAA` (a wrong-platform wheel, an sdist that must build offline, or a "
+        "version against MWAA's pins), `failed` (pip exits non-zero).",
         "",
         f"- mwaadeps as written: {summary('as_written')}",
         f"- mwaadeps after `mwaadeps fix`: {summary('after_fix')}",
@@ -242,9 +296,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", choices=("mwaadeps", "peers"))
     ap.add_argument("--files", help="comma-separated prefixes, e.g. 01,04")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--rejudge", action="store_true", help="judge the peers' bundles again")
     args = ap.parse_args(argv)
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    if not args.report_only:
+    if args.rejudge:
+        for name, entry in results.items():
+            for peer in PEERS:
+                out = WORK / Path(name).stem / peer
+                if entry.get(peer, {}).get("verdict") != "failed" and (out / "files").is_dir():
+                    verdict, why = judge_peer(out, resolve_target(entry["airflow"]))
+                    entry[peer].update(verdict=verdict, why=why)
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    elif not args.report_only:
         WORK.mkdir(parents=True, exist_ok=True)
         cache, pip_cache = WORK / "mwaadeps-cache", WORK / "pip-cache"
         wanted = tuple(args.files.split(",")) if args.files else ()
