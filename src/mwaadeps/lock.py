@@ -60,6 +60,64 @@ def _local_wheels(settings: Settings, reporter: Reporter) -> tuple[list[str], li
     return sorted(set(links)), digests
 
 
+def load_target_constraints(settings: Settings, reporter: Reporter | None = None) -> Constraints:
+    """The constraints of a lock or build: settings' own, else a -c URL line, else the target's.
+
+    A ``-c`` URL in requirements.txt that is not the target's canonical one (a raw proxy, an
+    internal host) is fetched through the usual loader; ``constraints`` in the settings wins
+    over it, with a warning when they differ.
+    """
+    from .check import constraint_lines, constraints_from_requirements
+    from .requirements import expand_env_vars, parse_requirements
+
+    reporter = reporter or NullReporter()
+    if not settings.requirements.is_file():
+        return load_constraints(settings, reporter)
+    parsed = parse_requirements(settings.requirements)
+    wanted = constraints_from_requirements(parsed, settings.target)
+    if settings.constraints is not None:
+        lines = [line for line in constraint_lines(parsed) if line.url != settings.constraints]
+        if lines:
+            line = lines[0]
+            reporter.warn(
+                f"{line.option.origin}: --constraint {line.option.shown} is ignored; the "
+                f"constraints option ({redact_url(settings.constraints)}) wins."
+            )
+        return load_constraints(settings, reporter)
+    if wanted is None:
+        return load_constraints(settings, reporter)
+    source = expand_env_vars(wanted, settings.env)
+    return load_constraints(dataclasses.replace(settings, constraints=source), reporter)
+
+
+def explain_unknown(
+    exc: ResolutionError, settings: Settings, constraints: Constraints
+) -> ResolutionError:
+    """The resolver's error, plus "did you mean" for requirements no index has."""
+    from .check import did_you_mean, unknown_projects
+    from .requirements import parse_requirements
+
+    missing = unknown_projects(exc.message)
+    if not missing or not settings.requirements.is_file():
+        return exc
+    known = {
+        n: constraints.display_names.get(n, n) for n in (*constraints.pins, *constraints.essential)
+    }
+    for name in base_snapshot(settings.target, constraints) or {}:
+        known.setdefault(name, name)
+    for name in PROVIDED_BY_IMAGE:
+        known.setdefault(canonicalize_name(name), name)
+    for name in missing:
+        known.pop(name, None)
+    lines = did_you_mean(parse_requirements(settings.requirements), missing, known)
+    if not lines:
+        return exc
+    return ResolutionError(
+        exc.message + "\n" + "\n".join(f"  {line}" for line in lines),
+        hint="Correct the name in requirements.txt (or add the index that has it).",
+    )
+
+
 def gather_inputs(
     settings: Settings, constraints: Constraints, reporter: Reporter | None = None
 ) -> LockInputs:
@@ -332,7 +390,7 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
     reporter = reporter or NullReporter()
     started = time.monotonic()
     target = settings.target
-    constraints = load_constraints(settings, reporter)
+    constraints = load_target_constraints(settings, reporter)
     reporter.step("Checking requirements")
     inputs = gather_inputs(settings, constraints, reporter)
     if not force and settings.lock_file.is_file():
@@ -354,7 +412,10 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
     # essential pins fix it; which of the answer MWAA already has comes from the base set.
     job = resolve_job(settings, target, constraints, inputs, {"user": list(inputs.user_lines)})
     job = dataclasses.replace(job, on_warning=reporter.warn)
-    combined = resolver.resolve(job) if inputs.user_lines else {}
+    try:
+        combined = resolver.resolve(job) if inputs.user_lines else {}
+    except ResolutionError as exc:
+        raise explain_unknown(exc, settings, constraints) from None
     base = base_versions(settings, constraints, reporter)
     airflow = combined.get("apache-airflow")
     if airflow is not None and airflow.version != target.airflow_version:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +28,16 @@ BUNDLE_FIX = (
 )
 MWAA_PREFIX = "/usr/local/airflow/"
 
-# pip's own regexes (pip/_internal/req/req_file.py).
-_COMMENT_RE = re.compile(r"(^|\s+)#.*$")
+# pip's own patterns (pip/_internal/req/req_file.py); its comment and userinfo regexes are
+# matched by hand below (they backtrack quadratically on long lines).
 _ENV_VAR_RE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _VCS_RE = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
 _DRIVE_RE = re.compile(r"^[a-zA-Z]:[\\/]")
 _ARCHIVE_EXTS = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
-_USERINFO_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_HINT_HEAD_RE = re.compile(r"[A-Za-z0-9._\[\],-]+\s*===?\s*")
+_HINT_VERSION_RE = re.compile(r"\d+(?:\.\d+)*")
 _CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 # Long option -> takes a value. Every option pip accepts in a requirements file.
@@ -155,24 +156,52 @@ class RequirementsFile:
         return tuple(o for o in self.options if o.name == name)
 
 
+def _userinfo_spans(text: str) -> Iterator[tuple[int, int, int]]:
+    """(start, userinfo start, ``@`` index) of each ``scheme://userinfo@``, in linear time.
+
+    The same matches as ``[a-zA-Z][a-zA-Z0-9+.-]*://[^/@\\s]+@`` found left to right.
+    """
+    floor = 0
+    at = text.find("://")
+    while at != -1:
+        start = at
+        while start > floor and text[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        while start < at and not (text[start].isascii() and text[start].isalpha()):
+            start += 1
+        end = at + 3
+        while end < len(text) and text[end] not in "/@" and not text[end].isspace():
+            end += 1
+        if start < at and end > at + 3 and end < len(text) and text[end] == "@":
+            yield start, at + 3, end
+            floor = end + 1
+            at = text.find("://", floor)
+        else:
+            at = text.find("://", at + 1)
+
+
 def literal_credentials(url: str) -> bool:
     """True when ``url`` carries a literal secret (``git@`` of an ssh URL is a user, not one)."""
-    match = _USERINFO_RE.search(url)
-    if match is None or not has_credentials(url):
+    span = next(_userinfo_spans(url), None)
+    if span is None:
         return False
-    ssh_user = match.group("scheme").lower().endswith("ssh://") and ":" not in match["userinfo"]
+    start, info, at = span
+    if not has_credentials(url[start : at + 1]):
+        return False
+    ssh_user = url[start:info].lower().endswith("ssh://") and ":" not in url[info:at]
     return not ssh_user
 
 
 def redact(text: str) -> str:
     """Mask literal credentials in every URL of ``text``; ``${VAR}`` placeholders stay."""
-
-    def mask(match: re.Match[str]) -> str:
-        if literal_credentials(match.group(0)):
-            return f"{match.group('scheme')}****@"
-        return match.group(0)
-
-    return _USERINFO_RE.sub(mask, text)
+    out: list[str] = []
+    done = 0
+    for start, info, at in _userinfo_spans(text):
+        if literal_credentials(text[start : at + 1]):
+            out.append(text[done:info] + "****@")
+            done = at + 1
+    out.append(text[done:])
+    return "".join(out)
 
 
 def expand_env_vars(text: str, env: Mapping[str, str]) -> str:
@@ -180,8 +209,22 @@ def expand_env_vars(text: str, env: Mapping[str, str]) -> str:
     return _ENV_VAR_RE.sub(lambda m: env.get(m.group("name"), m.group(0)), text)
 
 
-def _decode(data: bytes) -> tuple[str, int | None]:
-    """The text, and the line of the first byte that is not UTF-8 (None when all is)."""
+@dataclass(frozen=True)
+class Decoded:
+    """A file's text as pip reads it, and how to write it back byte for byte."""
+
+    text: str
+    encoding: str
+    bom: bytes = b""
+    bad_line: int | None = None  # the line of the first byte that is not UTF-8
+
+    def encode(self, text: str) -> bytes:
+        """``text`` in this file's encoding, its byte-order mark first."""
+        return self.bom + text.encode(self.encoding)
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a requirements file: BOM, then a coding cookie, then UTF-8 (as pip does)."""
     boms = (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -191,19 +234,20 @@ def _decode(data: bytes) -> tuple[str, int | None]:
     )
     for bom, encoding in boms:
         if data.startswith(bom):
-            return data[len(bom) :].decode(encoding, errors="replace"), None
-    for line in data.split(b"\n")[:2]:
+            return Decoded(data[len(bom) :].decode(encoding, errors="replace"), encoding, bom)
+    for line in data.split(b"\n", 2)[:2]:
         match = _CODING_RE.match(line)
         if match:
+            encoding = match.group(1).decode("ascii")
             try:
-                return data.decode(match.group(1).decode("ascii"), errors="replace"), None
+                return Decoded(data.decode(encoding, errors="replace"), encoding)
             except LookupError:
                 break
     try:
-        return data.decode("utf-8"), None
+        return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as exc:
         bad_line = data[: exc.start].count(b"\n") + 1
-        return data.decode("utf-8", errors="replace"), bad_line
+        return Decoded(data.decode("utf-8", errors="replace"), "utf-8", bad_line=bad_line)
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -211,8 +255,9 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     pending: list[str] = []
     first = 0
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.endswith("\\") or _COMMENT_RE.match(line):
-            if _COMMENT_RE.match(line):
+        whole_comment = comment_start(line) == 0
+        if not line.endswith("\\") or whole_comment:
+            if whole_comment:
                 line = " " + line
             if pending:
                 pending.append(line)
@@ -228,11 +273,25 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
         yield first, "".join(pending)
 
 
+def comment_start(line: str) -> int | None:
+    """Where pip's ``(^|\\s+)#.*$`` comment begins (its whitespace included), or None."""
+    at = line.find("#")
+    while at != -1:
+        if at == 0 or line[at - 1].isspace():
+            start = at
+            while start > 0 and line[start - 1].isspace():
+                start -= 1
+            return start
+        at = line.find("#", at + 1)
+    return None
+
+
 def _strip_comment(line: str) -> str:
-    return _COMMENT_RE.sub("", line).strip()
+    start = comment_start(line)
+    return (line if start is None else line[:start]).strip()
 
 
-def _split_args(line: str) -> tuple[str, str]:
+def split_args(line: str) -> tuple[str, str]:
     """pip's break_args_options: the requirement part and the options part."""
     tokens = line.split(" ")
     args: list[str] = []
@@ -241,6 +300,50 @@ def _split_args(line: str) -> tuple[str, str]:
             break
         args.append(token)
     return " ".join(args).strip(), " ".join(tokens[len(args) :]).strip()
+
+
+def _shell_split(text: str) -> list[str]:
+    """``shlex.split(text)`` (POSIX, no comments) in linear time; shlex itself is quadratic."""
+    tokens: list[str] = []
+    token: list[str] = []
+    in_token = False
+    quote = ""
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        i += 1
+        if quote:
+            if char == quote:
+                quote = ""
+            elif char == "\\" and quote == '"':
+                if i >= n:
+                    raise ValueError("No escaped character")
+                if text[i] not in '"\\':
+                    token.append("\\")
+                token.append(text[i])
+                i += 1
+            else:
+                token.append(char)
+        elif char in " \t\r\n":
+            if in_token:
+                tokens.append("".join(token))
+                token, in_token = [], False
+        elif char in "'\"":
+            quote, in_token = char, True
+        elif char == "\\":
+            if i >= n:
+                raise ValueError("No escaped character")
+            token.append(text[i])
+            i += 1
+            in_token = True
+        else:
+            token.append(char)
+            in_token = True
+    if quote:
+        raise ValueError("No closing quotation")
+    if in_token:
+        tokens.append("".join(token))
+    return tokens
 
 
 def _bundle_hint(first: str | None = None) -> str:
@@ -286,9 +389,15 @@ def _url_problem(url: str, origin: Origin, shown: str) -> Problem:
 
 
 def _syntax_hint(text: str) -> str:
-    match = re.match(r"^([A-Za-z0-9._\[\],-]+\s*===?\s*)(\d+(?:\.\d+)*)\S+$", text)
-    if match:
-        return f"Did you mean {match.group(1).replace(' ', '')}{match.group(2)}? "
+    head = _HINT_HEAD_RE.match(text)
+    rest = text[head.end() :] if head else ""
+    version = _HINT_VERSION_RE.match(rest)
+    if head and version and not any(c.isspace() for c in rest):
+        good = version.group(0)
+        if len(good) == len(rest):  # the regex gave the last character back to \S+
+            good = good[:-1].rstrip(".")
+        if good:
+            return f"Did you mean {head.group(0).replace(' ', '')}{good}? "
     if "${" in text:
         return "mwaadeps expands ${VAR} only in option values (index URLs). "
     return "Write name, then an optional specifier, e.g. requests==2.31.0 or pandas>=2.1. "
@@ -297,13 +406,19 @@ def _syntax_hint(text: str) -> str:
 class _Parser:
     """Walks a requirements file and the files it includes."""
 
-    def __init__(self) -> None:
+    def __init__(self, overrides: Mapping[Path, bytes] | None = None) -> None:
+        self.overrides = {k.resolve(): v for k, v in (overrides or {}).items()}
         self.requirements: list[ParsedRequirement] = []
         self.constraints: list[ParsedRequirement] = []
         self.options: list[ParsedOption] = []
         self.problems: list[Problem] = []
         self.files: list[Path] = []
         self.done: set[tuple[Path, bool]] = set()
+        # A file of many repeated lines parses each distinct requirement once.
+        self.parsed: dict[str, Requirement | str] = {}
+        self.clean_lines: dict[str, tuple[Requirement, str]] = {}
+        self.resolved: dict[Path, Path] = {}
+        self.clean_includes: dict[tuple[Path, str, bool], tuple[str, str]] = {}
 
     def problem(
         self, severity: Severity, code: str, origin: Origin | None, msg: str, hint: str
@@ -314,7 +429,7 @@ class _Parser:
         self, path: Path, stack: tuple[Path, ...], constraint: bool, included: Origin | None
     ) -> None:
         try:
-            key = path.resolve()
+            key = self.resolved.get(path) or self.resolved.setdefault(path, path.resolve())
         except (OSError, ValueError, RuntimeError) as exc:
             if included is None:
                 raise RequirementsError(f"Cannot read {path}: {exc}.") from None
@@ -334,7 +449,7 @@ class _Parser:
         try:
             if key.exists() and not key.is_file():
                 raise IsADirectoryError(21, "not a regular file")
-            data = path.read_bytes()
+            data = self.overrides[key] if key in self.overrides else path.read_bytes()
         except FileNotFoundError:
             if included is None:
                 raise RequirementsError(
@@ -351,7 +466,8 @@ class _Parser:
             return
         self.done.add((key, constraint))
         self.files.append(path)
-        text, bad_line = _decode(data)
+        decoded = decode(data)
+        text, bad_line = decoded.text, decoded.bad_line
         if bad_line is not None:
             self.problem(
                 "error", "encoding", Origin(path, bad_line),
@@ -384,9 +500,24 @@ class _Parser:
     def parse_line(
         self, line: str, origin: Origin, stack: tuple[Path, ...], constraint: bool
     ) -> None:
-        args, opts_text = _split_args(line)
+        included = self.clean_includes.get((origin.file, line, constraint))
+        if included is not None:  # the same -r/-c line again in this file: the file is read
+            self.options.append(ParsedOption(included[0], included[1], origin))
+            return
+        known = self.clean_lines.get(line)
+        if known is not None:  # a line seen before that gave a requirement and nothing else
+            requirement, text = known
+            parsed = ParsedRequirement(requirement, origin, text, (), constraint)
+            (self.constraints if constraint else self.requirements).append(parsed)
+            return
+        self._parse_line(line, origin, stack, constraint)
+
+    def _parse_line(
+        self, line: str, origin: Origin, stack: tuple[Path, ...], constraint: bool
+    ) -> None:
+        args, opts_text = split_args(line)
         try:
-            tokens = shlex.split(opts_text)
+            tokens = _shell_split(opts_text)
         except ValueError as exc:
             self.problem("error", "syntax", origin, f"Cannot split the options of {line!r}: {exc}.",
                          "Close the quote or escape it.")  # fmt: skip
@@ -403,7 +534,10 @@ class _Parser:
                         f"{name} after a requirement on the same line is ignored by pip.",
                         f"Put {name} on its own line.",
                     )  # fmt: skip
-            self.parse_requirement(args, line, origin, tuple(hashes), constraint)
+            problems = len(self.problems)
+            added = self.parse_requirement(args, line, origin, tuple(hashes), constraint)
+            if added is not None and not options and len(self.problems) == problems:
+                self.clean_lines[line] = (added.requirement, added.text)
             return
         for name, value in options:
             if name in _PER_REQUIREMENT:
@@ -421,7 +555,10 @@ class _Parser:
                     _bundle_hint(),
                 )  # fmt: skip
             elif name in ("--requirement", "--constraint") and value:
+                problems = len(self.problems)
                 self.include(value, origin, stack, constraint or name == "--constraint", name)
+                if len(options) == 1 and len(self.problems) == problems:
+                    self.clean_includes[(origin.file, line, constraint)] = (name, value)
 
     def parse_options(self, tokens: list[str], origin: Origin) -> list[tuple[str, str | None]]:
         out: list[tuple[str, str | None]] = []
@@ -486,37 +623,43 @@ class _Parser:
         self.parse_file(nested, stack, constraint, origin)
 
     def parse_requirement(self, args: str, line: str, origin: Origin, hashes: tuple[str, ...],
-                          constraint: bool) -> None:  # fmt: skip
+                          constraint: bool) -> ParsedRequirement | None:  # fmt: skip
         shown = redact(args)
         text = redact(" ".join(line.split()))
         head = args.split(";", 1)[0].strip()
         if _VCS_RE.match(head) or (_SCHEME_RE.match(head) and not _DRIVE_RE.match(head)):
             self.problems.append(_url_problem(head, origin, shown))
-            return
+            return None
         if _looks_like_path(args):
             self.problem(
                 "error", "local-path", origin,
                 f"{shown} is a local path; MWAA cannot see this machine's files.",
                 _bundle_hint(),
             )  # fmt: skip
-            return
-        try:
-            requirement = Requirement(args)
-        except InvalidRequirement as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else "invalid requirement"
+            return None
+        requirement = self.parsed.get(args)
+        if requirement is None:
+            try:
+                requirement = Requirement(args)
+            except InvalidRequirement as exc:
+                requirement = str(exc).splitlines()[0] if str(exc) else "invalid requirement"
+            self.parsed[args] = requirement
+        if isinstance(requirement, str):
+            detail = requirement
             self.problem(
                 "error", "syntax", origin, f"{shown} is not a valid requirement: {detail}.",
                 _syntax_hint(args) + "See PEP 508 / pip's requirement specifiers.",
             )  # fmt: skip
-            return
+            return None
         if any(not spec.version for spec in requirement.specifier):
             self.problem("error", "syntax", origin, f"{shown} has an operator without a version.",
                          "Write a version after the operator, e.g. requests==2.31.0.")  # fmt: skip
-            return
+            return None
         parsed = ParsedRequirement(requirement, origin, text, hashes, constraint)
         if requirement.url:
             self.problems.append(_url_problem(requirement.url, origin, shown))
         (self.constraints if constraint else self.requirements).append(parsed)
+        return parsed
 
 
 def _reason(exc: Exception) -> str:
@@ -531,12 +674,15 @@ def _long_name(given: str) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def parse_requirements(path: Path) -> RequirementsFile:
+def parse_requirements(
+    path: Path, overrides: Mapping[Path, bytes] | None = None
+) -> RequirementsFile:
     """Parse ``path`` and every file it includes; problems are returned, not raised.
 
+    ``overrides`` gives the bytes of some files instead of the disk's (a planned edit).
     Raises ``RequirementsError`` only when ``path`` itself cannot be read.
     """
-    parser = _Parser()
+    parser = _Parser(overrides)
     parser.parse_file(path, (), False, None)
     return RequirementsFile(
         path=path,
@@ -550,13 +696,17 @@ def parse_requirements(path: Path) -> RequirementsFile:
 
 __all__ = [
     "BUNDLE_FIX",
+    "Decoded",
     "Origin",
     "ParsedOption",
     "ParsedRequirement",
     "Problem",
     "RequirementsFile",
+    "comment_start",
+    "decode",
     "expand_env_vars",
     "literal_credentials",
     "parse_requirements",
     "redact",
+    "split_args",
 ]

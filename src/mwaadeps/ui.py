@@ -130,11 +130,11 @@ def problem_lines(report: Any) -> list[str]:
     return lines
 
 
-def problems(report: Any, *, json_out: bool = False) -> None:
+def problems(report: Any, *, json_out: bool = False, extra: dict[str, Any] | None = None) -> None:
     """Render a `check` report (a CheckReport): JSON, a terminal table, or full plain lines."""
     target = report.target
     if json_out:
-        payload = dict(report.to_dict())
+        payload = {**report.to_dict(), **(extra or {})}
         if report.ok:
             print_json({**payload, "error": None})
             return
