@@ -91,7 +91,7 @@ def test_collector_turns_events_into_steps() -> None:
     ]  # fmt: skip
     for line in _lines(iter(chunk.encode() for chunk in raw)):
         collector.feed(line)
-    assert collector.steps == [StepResult("pip install", False, 1.5, "ERROR: boom")]
+    assert collector.steps == [StepResult("pip install", False, 1.5, "ERROR: boom", False)]
     assert collector.pip_output == ["Collecting x", "ERROR: boom"]
     assert rep.lines == ["Collecting x", "ERROR: boom"]
     assert collector.result is not None and collector.result["installed"] == {"x": "1"}
