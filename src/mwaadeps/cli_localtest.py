@@ -154,7 +154,11 @@ def local_test_command(
                 verbose=verbose,
             )
     except Terminated:
-        ui.err_console.print("Terminated; the test-local container was removed.")
+        message = "Terminated; the test-local container was removed."
+        if json_out:
+            ui.print_json({"ok": False, "error": {"code": "terminated", "message": message}})
+        else:
+            ui.err_console.print(message)
         raise typer.Exit(143) from None
     if json_out:
         ui.print_json(report.to_dict())

@@ -154,7 +154,6 @@ class Runner:
 
     def skip(self, name: str, why: str) -> None:
         """A step that would prove nothing after an earlier failure."""
-        emit("step_start", name=name)
         emit("step_end", name=name, ok=False, skipped=True, seconds=0.0,
              message="skipped: " + why)  # fmt: skip
 
