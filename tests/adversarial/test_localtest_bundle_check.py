@@ -141,3 +141,43 @@ def test_requirement_the_image_has_needs_no_wheel(
     assert check.ok, check
     assert "2 requirements without a file in plugins.zip are satisfied" in check.message
     assert _step(report, "pip install").ok
+
+
+def test_resolution_impossible_comes_with_its_cause(runner_image: str, tmp_path: Path) -> None:
+    # Every pin has its wheel, so the bundle check passes; the conflict is in the metadata,
+    # and pip's ERROR lines alone ("ResolutionImpossible") would not say which.
+    needs_new = make_wheel(
+        "tinypkg", "1.0", {"tinypkg/__init__.py": ""}, requires=("tinydep==2.0",)
+    )
+    dep1 = make_wheel("tinydep", "1.0", {"tinydep/__init__.py": ""})
+    dep2 = make_wheel("tinydep", "2.0", {"tinydep/__init__.py": ""})
+    dist = write_bundle(
+        tmp_path / "dist",
+        wheels=[needs_new, dep1, dep2],
+        requirements=FIND_LINKS + CONSTRAINT + "tinypkg==1.0\ntinydep==1.0\n",
+    )
+    report = _run(dist, runner_image)
+    assert _step(report, "bundle check").ok
+    pip = _step(report, "pip install")
+    assert pip.status == "failed"
+    assert "ResolutionImpossible" in pip.message
+    assert "The conflict is caused by:" in pip.message
+    assert "tinypkg 1.0 depends on tinydep==2.0" in pip.message
+    _later_steps_skipped(report, "pip install")
+
+
+def test_conflict_with_mwaas_essential_pins_says_where_they_come_from(
+    runner_image: str, tmp_path: Path
+) -> None:
+    # Flask is one of MWAA's non-overridable pins (2.2.5 for 2.9.2).
+    flaskish = make_wheel(
+        "tinyflask", "1.0", {"tinyflask/__init__.py": ""}, requires=("flask==3.0.0",)
+    )
+    dist = write_bundle(
+        tmp_path / "dist", wheels=[flaskish], requirements=FIND_LINKS + "tinyflask==1.0\n"
+    )
+    report = _run(dist, runner_image)
+    pip = _step(report, "pip install")
+    assert pip.status == "failed"
+    assert "tinyflask 1.0 depends on flask==3.0.0" in pip.message
+    assert "MWAA's essential pins, which nothing can override" in pip.message

@@ -84,4 +84,3 @@ def test_pip_past_its_timeout_is_killed(
     later = list(STEPS)[list(STEPS).index("pip install") + 1 :]
     assert [steps[n]["status"] for n in later] == ["skipped"] * len(later)
     assert steps["DAG import"]["message"] == "skipped: pip install failed"
-

@@ -315,3 +315,31 @@ def test_sigterm_in_the_cli_raises_an_interrupt() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
     assert issubclass(Terminated, KeyboardInterrupt)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_pip_failure_keeps_the_conflicts_cause() -> None:
+    lines = [
+        "Processing ./plugins/tinyflask-1.0-py3-none-any.whl",
+        "ERROR: Cannot install tinyflask==1.0 because these package versions have conflicting "
+        "dependencies.",
+        "",
+        "The conflict is caused by:",
+        "    tinyflask 1.0 depends on flask==3.0.0",
+        "    The user requested (constraint) flask==2.2.5",
+        "",
+        "To fix this you could try to:",
+        "1. loosen the range of package versions you've specified",
+        "",
+        "ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/...",
+    ]
+    message = _check_module().pip_failure(lines).splitlines()
+    assert message[1:4] == [
+        "The conflict is caused by:",
+        "    tinyflask 1.0 depends on flask==3.0.0",
+        "    The user requested (constraint) flask==2.2.5",
+    ]
+    assert message[4].startswith("ERROR: ResolutionImpossible")
+    assert "MWAA's essential pins" in message[5]
+    assert not any("loosen" in line for line in message)
+    # Without ERROR lines, the tail of the output is the message.
+    assert _check_module().pip_failure(["Killed"]) == "Killed"

@@ -294,8 +294,7 @@ class Runner:
                 f"pip 9 minutes)\n{tail(out.lines, 5)}"
             ).strip()
         if out.code != 0:
-            errors = [ln for ln in out.lines if ln.startswith("ERROR:")]
-            return False, "\n".join(errors) if errors else tail(out.lines)
+            return False, pip_failure(out.lines)
         return True, "pip install exited 0"
 
     def probe(self, kind: str, *args: str, timeout: float = 300.0) -> Any:
@@ -392,6 +391,27 @@ class Runner:
                 blocked = name + " failed"
         emit("result", **self.result)
         return 0
+
+
+def pip_failure(lines: list[str]) -> str:
+    """pip's ERROR lines and, for a ResolutionImpossible, the conflict's cause under them."""
+    kept: list[str] = []
+    in_cause = False
+    for line in lines:
+        if line.strip() == "The conflict is caused by:":
+            in_cause = True
+        elif in_cause and not line.strip():
+            in_cause = False
+        if in_cause or line.startswith("ERROR:"):
+            kept.append(line.rstrip())
+    if not kept:
+        return tail(lines)
+    if any("(constraint)" in line for line in kept):
+        kept.append(
+            "(constraint) pins come from the constraints pip was given: MWAA's essential "
+            "pins, which nothing can override, and the Airflow constraints."
+        )
+    return "\n".join(kept)
 
 
 def satisfies(version: str | None, specifier: str) -> bool:
