@@ -363,6 +363,9 @@ def _plugins_folder(value: str) -> str | None:
 
 
 def _artifacts(plugins_zip: bytes, target: Target | None) -> list[_Artifact]:
+    """The wheels and sdists in plugins.zip, each with why it cannot install, if it cannot."""
+    from .wheels import check_wheel_for_target
+
     out: list[_Artifact] = []
     with zipfile.ZipFile(io.BytesIO(plugins_zip)) as zf:
         names = [i.filename for i in zf.infolist() if not i.is_dir()]
@@ -383,8 +386,6 @@ def _artifacts(plugins_zip: bytes, target: Target | None) -> list[_Artifact]:
             problem = None
             if target is not None:
                 try:
-                    from .wheels import check_wheel_for_target
-
                     check_wheel_for_target(filename, target, name)
                 except WheelError as exc:
                     shown = ", ".join(sorted(str(t) for t in wheel_tags))
@@ -453,6 +454,13 @@ def _missing(
         notes.append("a --find-links outside plugins.zip: missing wheels not looked for")
         return None
     env = {**target.marker_env(), "extra": ""} if target else None
+    if not folders:
+        where = "plugins.zip (requirements.txt has no --find-links)"
+    elif folders == {""}:
+        where = "plugins.zip"
+    else:
+        shown_folders = sorted(f"{PLUGINS}/{f}".rstrip("/") for f in folders if f is not None)
+        where = f"plugins.zip ({', '.join(shown_folders)})"
     out: list[dict[str, str]] = []
     for req in parsed.requirements:
         r = req.requirement
@@ -470,13 +478,6 @@ def _missing(
         found = [a for a in artifacts if a.name == name and a.folder in folders]
         if any(a.version and r.specifier.contains(a.version, prereleases=True) for a in found):
             continue
-        where = (
-            "plugins.zip"
-            if folders == {""}
-            else "plugins.zip ("
-            + ", ".join(sorted(f"{PLUGINS}/{f}".rstrip("/") for f in folders if f is not None))
-            + ")"
-        )
         shown = f"{r.name}{r.specifier}" if r.specifier else r.name
         message = f"no wheel for {shown} in {where}"
         others = sorted({str(a.version) for a in found if a.version})

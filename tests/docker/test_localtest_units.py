@@ -198,6 +198,10 @@ def test_bundle_check_with_an_index_does_not_look_for_missing(tmp_path: Path) ->
         tmp_path / "b", [], "--find-links https://x.invalid/w/\n--no-index\ntinypkg==1.0\n"
     )
     assert outside.missing == () and not outside.requirements_checked
+    nowhere = _findings(tmp_path / "c", [], "--no-index\ntinypkg==1.0\n")
+    assert [m["message"] for m in nowhere.missing] == [
+        "no wheel for tinypkg==1.0 in plugins.zip (requirements.txt has no --find-links)"
+    ]
 
 
 def test_bundle_check_without_a_target_does_not_judge_tags(tmp_path: Path) -> None:
