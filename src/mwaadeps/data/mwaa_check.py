@@ -263,9 +263,13 @@ class Runner:
         counts = str(found.get("wheels", 0)) + " wheels"
         if found.get("sdists"):
             counts += " and " + str(found["sdists"]) + " sdists"
-        message = counts + " in plugins.zip, none of them wrong for " + target
+        message = counts + " in plugins.zip"
+        if found.get("target"):
+            message += ", none of them wrong for " + target
         if found.get("requirements_checked"):
             message += "; every requirement has a file to install from"
+            if len(keep_missing) < len(missing):
+                message += " or is in the image"
         return True, "\n".join([message, *notes])
 
     def pip_install(self) -> tuple[bool, str]:
