@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -15,6 +20,43 @@ runner_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so the run's cleanup (a finally) removes the container."""
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises Terminated (once: a second one waits for the cleanup)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _labels(values: list[str] | None) -> dict[str, str]:
+    """--label KEY=VALUE options as a dict."""
+    from .errors import ConfigError
+
+    out: dict[str, str] = {}
+    for value in values or []:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(
+                f"--label {value!r} is not KEY=VALUE.", hint="Pass e.g. --label ci-job=1234."
+            )
+        out[key.strip()] = val
+    return out
 
 
 def _essential_text(settings: object, bundle: object) -> str | None:
@@ -45,15 +87,47 @@ def local_test_command(
     network: Annotated[
         bool, typer.Option("--network", help="Give the container a network (default: none).")
     ] = False,
+    startup_timeout: Annotated[
+        int,
+        typer.Option(
+            "--startup-timeout",
+            min=1,
+            help="Seconds before the startup script is killed (MWAA: 300).",
+        ),
+    ] = 300,
+    pip_timeout: Annotated[
+        int,
+        typer.Option("--pip-timeout", min=1, help="Seconds before pip is killed (MWAA: 540)."),
+    ] = 540,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show every pip line ('already satisfied' ones included)."
+        ),
+    ] = False,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label", metavar="KEY=VALUE", help="A label for the container (repeatable)."
+        ),
+    ] = None,
     airflow_version: cli.AirflowOpt = None,
     json_out: cli.JsonOpt = False,
     config: cli.ConfigOpt = None,
 ) -> None:
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
-    from .errors import LocalTestFailed
-    from .localtest import docker_client, pick_image, read_bundle, run_bundle
+    from .errors import LocalTestFailed, MwaadepsError
+    from .localtest import (
+        LocalTestReport,
+        bundle_target,
+        docker_client,
+        pick_image,
+        read_bundle,
+        run_bundle,
+    )
 
     cli.set_json(json_out)
+    labels = _labels(label)
     settings = cli.settings_from(
         airflow_version=airflow_version, out=dist, dags=dags, config=config
     )
@@ -62,16 +136,33 @@ def local_test_command(
     client = docker_client()
     tag = pick_image(client, version, explicit=image, configured=settings.runner_image)
     essential = _essential_text(settings, bundle)
-    with ui.reporter(quiet=json_out) as rep:
-        report = run_bundle(
-            settings.out_dir,
-            image=tag,
-            dags=settings.dags,
-            network=network,
-            reporter=rep,
-            essential_constraints=essential,
-            client=client,
-        )
+    target = bundle_target(bundle, settings.airflow_version, settings.python_version)
+    report: LocalTestReport
+    try:
+        with _sigterm_interrupts(), ui.reporter(quiet=json_out) as rep:
+            report = run_bundle(
+                settings.out_dir,
+                image=tag,
+                dags=settings.dags,
+                network=network,
+                reporter=rep,
+                essential_constraints=essential,
+                client=client,
+                startup_timeout=startup_timeout,
+                pip_timeout=pip_timeout,
+                labels=labels,
+                target=target,
+                verbose=verbose,
+            )
+    except Terminated:
+        message = "Terminated; the test-local container was removed."
+        if json_out:
+            terminated = MwaadepsError(message)
+            terminated.code = "terminated"
+            ui.json_error(terminated)
+        else:
+            ui.err_console.print(message)
+        raise typer.Exit(143) from None
     if json_out and report.ok:
         ui.print_json({**report.to_dict(), "error": None})
     elif json_out:
@@ -82,7 +173,8 @@ def local_test_command(
         )
         ui.json_error(failed, **report.to_dict())
     else:
-        rows = [(s.name, "ok" if s.ok else "FAILED", f"{s.seconds:.1f}") for s in report.steps]
+        shown = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}
+        rows = [(s.name, shown[s.status], f"{s.seconds:.1f}") for s in report.steps]
         ui.table(f"test-local in {tag}", ["step", "result", "seconds"], rows)
         for step in report.failed:
             ui.info(f"\n{step.name} failed:\n{step.message}")

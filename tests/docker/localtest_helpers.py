@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import tarfile
 import uuid
 import zipfile
 from pathlib import Path
@@ -55,6 +56,61 @@ def make_wheel(
         for path, text in entries.items():
             zf.writestr(path, text)
     return f"{dist}-{tag}.whl", buf.getvalue()
+
+
+# A PEP 517 backend with no build requirements: pip builds the sdist offline, in isolation.
+_BACKEND = """\
+import base64, hashlib, os, zipfile
+
+NAME, VERSION = {name!r}, {version!r}
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    dist = NAME.replace("-", "_") + "-" + VERSION
+    files = {{}}
+    for root, _, names in os.walk("src"):
+        for item in names:
+            path = os.path.join(root, item)
+            with open(path, "rb") as fh:
+                files[os.path.relpath(path, "src").replace(os.sep, "/")] = fh.read()
+    meta = "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (NAME, VERSION)
+    files[dist + ".dist-info/METADATA"] = meta.encode()
+    files[dist + ".dist-info/WHEEL"] = (
+        b"Wheel-Version: 1.0\\nGenerator: tiny\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    )
+    record = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+        record.append("%s,sha256=%s,%d" % (path, digest.decode(), len(data)))
+    record.append(dist + ".dist-info/RECORD,,")
+    files[dist + ".dist-info/RECORD"] = ("\\n".join(record) + "\\n").encode()
+    name = dist + "-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as zf:
+        for path, data in files.items():
+            zf.writestr(path, data)
+    return name
+"""
+
+
+def make_sdist(name: str, version: str, files: dict[str, str]) -> tuple[str, bytes]:
+    """A minimal sdist (name-version.tar.gz) that pip builds with no network and no setuptools."""
+    top = f"{name.replace('-', '_')}-{version}"
+    entries = {
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "tinybackend"\n'
+        'backend-path = ["."]\n',
+        "tinybackend.py": _BACKEND.format(name=name, version=version),
+        **{f"src/{path}": text for path, text in files.items()},
+    }
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for path, text in entries.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{top}/{path}")
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return f"{top}.tar.gz", buf.getvalue()
 
 
 def write_bundle(

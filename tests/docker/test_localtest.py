@@ -65,6 +65,7 @@ def test_small_bundle_passes(runner_image: str, tiny_wheels: Any, tmp_path: Path
     assert report.ok, report.to_dict()
     assert [s.name for s in report.steps] == [
         "startup script",
+        "bundle check",
         "pip install",
         "pinned versions",
         "imports",
@@ -78,7 +79,7 @@ def test_small_bundle_passes(runner_image: str, tiny_wheels: Any, tmp_path: Path
     assert report.dag_import_errors == {}
 
 
-def test_missing_wheel_fails_with_pips_message(
+def test_missing_wheel_is_named_before_pip(
     runner_image: str, tiny_wheels: Any, tmp_path: Path
 ) -> None:
     dist = write_bundle(
@@ -89,10 +90,11 @@ def test_missing_wheel_fails_with_pips_message(
     )
     report = _run(dist, runner_image)
     assert not report.ok
-    pip = _step(report, "pip install")
-    assert not pip.ok
-    assert "No matching distribution found for tinydep==1.0" in pip.message
-    assert "tinydep: not installed" in _step(report, "pinned versions").message
+    check = _step(report, "bundle check")
+    assert not check.ok and not check.skipped
+    assert "no wheel for tinydep==1.0 in plugins.zip" in check.message
+    assert report.failed == [check]
+    assert _step(report, "pinned versions").status == "skipped"
 
 
 def test_internet_requirement_fails_offline_and_says_why(runner_image: str, tmp_path: Path) -> None:
@@ -140,9 +142,10 @@ def test_wrong_platform_wheel_fails(runner_image: str, tmp_path: Path) -> None:
         pinned={"tinynative": "1.0"},
     )
     report = _run(dist, runner_image)
-    pip = _step(report, "pip install")
-    assert not report.ok and not pip.ok
-    assert "No matching distribution found for tinynative==1.0" in pip.message
+    check = _step(report, "bundle check")
+    assert not report.ok and not check.ok
+    assert "tinynative-1.0-cp311-cp311-manylinux_2_17_aarch64.whl" in check.message
+    assert _step(report, "pip install").status == "skipped"
 
 
 def test_startup_script_failure_is_reported(
@@ -174,7 +177,7 @@ def test_startup_script_running_too_long_is_killed(
     report = _run(dist, runner_image, startup_timeout=2)
     startup = _step(report, "startup script")
     assert not report.ok and not startup.ok
-    assert "killed after 2 s" in startup.message
+    assert "timed out after 2 s, as MWAA would kill it" in startup.message
     assert startup.seconds < 600
 
 
@@ -264,11 +267,14 @@ def test_cli_json_exits_1_on_failure(runner_image: str, tiny_wheels: Any, tmp_pa
     assert proc.returncode == 1, proc.stderr
     payload = json.loads(proc.stdout)
     assert payload["ok"] is False and payload["image"] == runner_image
-    assert {"name", "ok", "seconds", "message"} <= set(payload["steps"][1])
-    assert payload["steps"][1]["name"] == "pip install" and not payload["steps"][1]["ok"]
+    assert {"name", "ok", "status", "seconds", "message"} <= set(payload["steps"][1])
+    assert payload["steps"][1]["name"] == "bundle check"
+    assert payload["steps"][1]["status"] == "failed"
+    assert payload["steps"][2]["name"] == "pip install"
+    assert payload["steps"][2]["status"] == "skipped"
     assert set(payload) == {"ok", "error", "image", "steps", "installed", "dag_import_errors"}
     assert payload["error"]["code"] == "test_failed"
-    assert "pip install" in payload["error"]["message"]
+    assert "bundle check" in payload["error"]["message"]
 
 
 def test_runner_build_is_a_noop_when_unchanged(runner_image: str) -> None:

@@ -152,6 +152,11 @@ class Runner:
         self.result: dict[str, Any] = {"installed": {}, "dag_import_errors": {},
                                        "python": sys.version.split()[0]}  # fmt: skip
 
+    def skip(self, name: str, why: str) -> None:
+        """A step that would prove nothing after an earlier failure."""
+        emit("step_end", name=name, ok=False, skipped=True, seconds=0.0,
+             message="skipped: " + why)  # fmt: skip
+
     def step(self, name: str, func: Any) -> bool:
         emit("step_start", name=name)
         started = time.monotonic()
@@ -192,8 +197,8 @@ class Runner:
         out = run_as(self.user, ["/bin/bash", "-c", wrapper, "startup", script, env_file], timeout)
         if out.timed_out:
             return False, (
-                f"startup.sh was killed after {timeout:g} s (MWAA kills the startup script "
-                f"after 5 minutes)\n{tail(out.lines, 5)}"
+                f"startup.sh timed out after {timeout:g} s, as MWAA would kill it (MWAA gives "
+                f"the startup script 5 minutes)\n{tail(out.lines, 5)}"
             ).strip()
         if out.code != 0:
             return False, (f"startup.sh exited with code {out.code}\n{tail(out.lines, 10)}").strip()
@@ -224,6 +229,49 @@ class Runner:
         fallback = self.config.get("default_constraints")
         return str(fallback) if fallback and os.path.isfile(fallback) else None
 
+    def bundle_check(self) -> tuple[bool, str]:
+        """The host's findings on plugins.zip, less what the image already satisfies."""
+        found = self.config.get("bundle")
+        if not isinstance(found, dict):
+            return True, "not checked (the host sent no findings)"
+        bad, missing = list(found.get("bad") or []), list(found.get("missing") or [])
+        notes = list(found.get("notes") or [])
+        installed: dict[str, str] = self.probe("installed") if bad or missing else {}
+        keep_bad = []
+        for item in bad:
+            have = installed.get(item["name"])
+            if item["name"] and satisfies(have, "==" + item["version"]):
+                notes.append(item["file"] + " is not for MWAA, but the image has " +
+                             item["name"] + " " + str(have) + " already")  # fmt: skip
+            else:
+                keep_bad.append(item)
+        keep_missing = [
+            m for m in missing if not satisfies(installed.get(m["name"]), m["specifier"])
+        ]
+        if len(keep_missing) < len(missing):
+            notes.append(str(len(missing) - len(keep_missing)) + " requirements without a file "
+                         "in plugins.zip are satisfied by the image's own packages")  # fmt: skip
+        target = found.get("target") or "MWAA"
+        if keep_bad or keep_missing:
+            lines = []
+            if keep_bad:
+                lines.append("plugins.zip has wheels " + target + " cannot install:")
+                lines += ["  " + item["message"] for item in keep_bad]
+            lines += [item["message"] for item in keep_missing]
+            lines.append(str(found.get("remedy") or ""))
+            return False, "\n".join(ln for ln in lines if ln)
+        counts = str(found.get("wheels", 0)) + " wheels"
+        if found.get("sdists"):
+            counts += " and " + str(found["sdists"]) + " sdists"
+        message = counts + " in plugins.zip"
+        if found.get("target"):
+            message += ", none of them wrong for " + target
+        if found.get("requirements_checked"):
+            message += "; every requirement has a file to install from"
+            if len(keep_missing) < len(missing):
+                message += " or is in the image"
+        return True, "\n".join([message, *notes])
+
     def pip_install(self) -> tuple[bool, str]:
         req = AIRFLOW_HOME + "/requirements/requirements.txt"
         if not os.path.isfile(req):
@@ -245,10 +293,12 @@ class Runner:
         timeout = float(self.config["pip_timeout"])
         out = run_as(self.user, cmd, timeout)
         if out.timed_out:
-            return False, f"pip was killed after {timeout:g} s (MWAA kills pip after 9 minutes)"
+            return False, (
+                f"pip install timed out after {timeout:g} s, as MWAA would kill it (MWAA gives "
+                f"pip 9 minutes)\n{tail(out.lines, 5)}"
+            ).strip()
         if out.code != 0:
-            errors = [ln for ln in out.lines if ln.startswith("ERROR:")]
-            return False, "\n".join(errors) if errors else tail(out.lines)
+            return False, pip_failure(out.lines)
         return True, "pip install exited 0"
 
     def probe(self, kind: str, *args: str, timeout: float = 300.0) -> Any:
@@ -332,14 +382,55 @@ class Runner:
     def run(self) -> int:
         self.prepare()
         emit("info", python=self.result["python"], user="airflow", home=self.user.home)
+        # MWAA runs pip whatever the startup script did; after a failed bundle check or pip
+        # install, the later steps would only repeat the failure: they are skipped.
         self.step("startup script", self.startup)
-        self.step("pip install", self.pip_install)
-        self.step("pinned versions", self.installed)
-        self.step("imports", self.imports)
-        self.step("pip check", self.pip_check)
-        self.step("DAG import", self.dags)
+        blocked = None
+        for name, func in (("bundle check", self.bundle_check), ("pip install", self.pip_install),
+                           ("pinned versions", self.installed), ("imports", self.imports),
+                           ("pip check", self.pip_check), ("DAG import", self.dags)):  # fmt: skip
+            if blocked:
+                self.skip(name, blocked)
+            elif not self.step(name, func) and name in ("bundle check", "pip install"):
+                blocked = name + " failed"
         emit("result", **self.result)
         return 0
+
+
+def pip_failure(lines: list[str]) -> str:
+    """pip's ERROR lines and, for a ResolutionImpossible, the conflict's cause under them."""
+    kept: list[str] = []
+    in_cause = False
+    for line in lines:
+        if line.strip() == "The conflict is caused by:":
+            in_cause = True
+        elif in_cause and not line.strip():
+            in_cause = False
+        if in_cause or line.startswith("ERROR:"):
+            kept.append(line.rstrip())
+    if not kept:
+        return tail(lines)
+    if any("(constraint)" in line for line in kept):
+        kept.append(
+            "(constraint) pins come from the constraints pip was given: MWAA's essential "
+            "pins, which nothing can override, and the Airflow constraints."
+        )
+    return "\n".join(kept)
+
+
+def satisfies(version: str | None, specifier: str) -> bool:
+    """True when an installed version meets a specifier (pip's packaging, else exact ==)."""
+    if version is None:
+        return False
+    if not specifier:
+        return True
+    try:
+        from pip._vendor.packaging.specifiers import SpecifierSet
+        from pip._vendor.packaging.version import Version
+
+        return bool(SpecifierSet(specifier).contains(Version(version), prereleases=True))
+    except Exception:  # no pip in this interpreter, or a version it cannot parse
+        return specifier.startswith("==") and specifier[2:].strip() == version
 
 
 def _which(name: str, path: str) -> bool:
