@@ -25,7 +25,7 @@ mwaadeps build
 
 if docker version >/dev/null 2>&1 && mwaadeps test-local --help >/dev/null 2>&1; then
   step "mwaadeps runner build (MWAA-like image for Airflow 2.9.2)"
-  mwaadeps runner build --airflow-version 2.9.2 --base-image "${MWAADEPS_BASE_IMAGE:-mwaadeps-base:bookworm}"
+  mwaadeps runner build --airflow-version 2.9.2 --base-image "${MWAADEPS_BASE_IMAGE:-mwaadeps-base:bookworm-toolchain}"
   step "mwaadeps test-local (no network, MWAA's install order, DAG import)"
   mwaadeps test-local
 else

@@ -225,6 +225,12 @@ def build_cmd(
         f"({what}; {len(result.wheels)} wheels, {len(result.pins)} pins, "
         f"{ui.human_size(result.downloaded_bytes)} downloaded)."
     )
+    for item in result.compiled_on_mwaa:
+        ui.info(
+            f"{item['name']} {item['version']} compiles on MWAA from its sdist "
+            f"({item['checked']}; build requirements bundled: "
+            f"{', '.join(item['build_requires']) or 'none'})."
+        )
 
 
 def register(app: typer.Typer) -> None:
