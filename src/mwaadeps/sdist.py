@@ -343,16 +343,15 @@ def missing_from_log(log: str) -> list[tuple[str, str]]:
 
 def library_for(kind: str, name: str) -> SystemLibrary | None:
     """MWAA's library that provides a header, -l name, pkg-config name or config script."""
-    field = {"header": "headers", "soname": "sonames"}.get(kind, kind)
     for lib in MWAA_LIBRARIES:
-        patterns: tuple[str, ...] = getattr(lib, field)
+        if kind == "soname":  # sonames are prefixes: libmariadb.so -> libmariadb.so.3
+            if any(name.startswith(prefix) for prefix in lib.sonames):
+                return lib
+            continue
+        patterns: tuple[str, ...] = getattr(lib, "headers" if kind == "header" else kind)
         if any(fnmatch.fnmatchcase(name, p) for p in patterns):
             return lib
     return None
-
-
-def _soname_ok(soname: str) -> bool:
-    return any(soname.startswith(prefix) for lib in MWAA_LIBRARIES for prefix in lib.sonames)
 
 
 def elf_needed(data: bytes) -> list[str] | None:
@@ -388,7 +387,7 @@ def foreign_libraries(wheel: Path) -> list[str]:
         for name in zf.namelist():
             if name.endswith(".so") or ".so." in name:
                 for soname in elf_needed(zf.read(name)) or []:
-                    if not _soname_ok(soname) and soname not in foreign:
+                    if library_for("soname", soname) is None and soname not in foreign:
                         foreign.append(soname)
     return foreign
 
