@@ -6,15 +6,18 @@ offline when the sdist and the wheels of its build requirements are in the find-
 folder. The rule that decides "compiles on MWAA":
 
 1. With a Docker engine and a toolchain image (TOOLCHAIN_IMAGE, the runner's base, which
-   mirrors MWAA's toolchain) of the target's Python, pip builds the sdist there with no
-   network from the bundled build requirements alone, as a worker would. Success means yes;
-   a failure is explained from the build log.
+   mirrors MWAA's toolchain; MWAADEPS_COMPILE_IMAGE names another, `none` skips Docker) of
+   the target's Python, pip builds the sdist there with no network from the bundled build
+   requirements alone, as a worker would. Success means yes.
 2. Otherwise the sdist is built on this machine, offline from the same wheels. A built
    extension may link only libraries MWAA's image has (read from its ELF DT_NEEDED).
-   A build that fails only for want of a library MWAA's image has (this machine lacks its
-   development files) is "expected to compile on MWAA", reported as not trial-built.
-3. Anything needing a library outside MWAA_LIBRARIES fails, naming the library and the
-   remedies (a startup script that installs it, or a wheel on the private index).
+3. A failed build is explained from its log (missing headers, -l libraries, pkg-config
+   names, *-config programs). If everything missing is in MWAA_LIBRARIES (the place of the
+   trial lacks a library MWAA has), or on this machine the package is in KNOWN_PACKAGES
+   (mysqlclient, whose setup stops before naming what it lacks), the sdist is bundled and
+   reported as not trial-built. Anything needing a library outside MWAA_LIBRARIES fails,
+   naming the library and the remedies (a startup script that installs it, or a wheel on
+   the private index); any other failure shows the log's tail.
 """
 
 from __future__ import annotations
@@ -514,16 +517,19 @@ def decide(pkg: LockedPackage, sdist: Path, wheels_dir: Path, target: Target,
             foreign = foreign_libraries(trial.wheel) if trial.wheel else []
             if foreign:
                 raise _lacks(pkg, foreign[0], "soname", trial.where)
+            if trial.where == "this machine" and sys.platform != "linux":
+                return "built on this machine (not Linux: linked libraries unchecked)", False
             return f"trial build in {trial.where}", True
         missing = missing_from_log(trial.log)
         for kind, name in missing:
             if library_for(kind, name) is None:
                 raise _lacks(pkg, name, kind, trial.where)
+        libs = sorted({lib.name for k, n in missing if (lib := library_for(k, n))})
         known = KNOWN_PACKAGES.get(canonicalize_name(pkg.name))
-        if trial.where == "this machine" and (missing or known):
-            libs = sorted({lib.name for k, n in missing if (lib := library_for(k, n))}
-                          or {str(known)})  # fmt: skip
-            return (f"not trial-built: this machine lacks {', '.join(libs)}, which MWAA's "
+        if not libs and known and trial.where == "this machine":
+            libs = [known]
+        if libs:
+            return (f"not trial-built: {trial.where} lacks {', '.join(libs)}, which MWAA's "
                     "image has"), False  # fmt: skip
         raise WheelError(
             f"{what} has no wheel for MWAA and its sdist does not build with MWAA's toolchain "
