@@ -37,7 +37,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -47,6 +47,9 @@ from .isolation import clean_env, uv_binary
 from .lockfile import Artifact, LockedPackage
 from .progress import NullReporter, Reporter
 from .targets import Target
+
+if TYPE_CHECKING:
+    from .wheels import Downloader
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -309,11 +312,10 @@ def resolve_build_requires(
     return out
 
 
-def _fetch_into(artifacts: dict[str, Artifact], dest: Path, cache_dir: Path,
-                index_urls: Sequence[str], target: Target) -> None:  # fmt: skip
-    from .wheels import Downloader, check_wheel_for_target
+def _fetch_into(artifacts: dict[str, Artifact], dest: Path, downloader: Downloader,
+                target: Target) -> None:  # fmt: skip
+    from .wheels import check_wheel_for_target
 
-    downloader = Downloader(cache_dir, index_urls)
     dest.mkdir(parents=True, exist_ok=True)
     for name, artifact in artifacts.items():
         check_wheel_for_target(artifact.filename, target, name)
@@ -572,9 +574,13 @@ def check_compiles(
     env: dict[str, str] | None = None,
     reporter: Reporter | None = None,
     secrets: Sequence[str] = (),
+    downloader: Downloader | None = None,
 ) -> CompiledOnMwaa:
     """Resolve and fetch the sdist's build requirements, then decide whether MWAA compiles it."""
+    from .wheels import Downloader
+
     assert pkg.sdist is not None
+    downloader = downloader or Downloader(cache_dir, index_urls)
     reporter = reporter or NullReporter()
     what = f"{pkg.name} {pkg.version} (sdist)"
     env = dict(env or {})
@@ -582,14 +588,14 @@ def check_compiles(
     with tempfile.TemporaryDirectory(prefix="mwaadeps-buildreq-") as tmp:
         wheels_dir = Path(tmp) / "wheels"
         pins = resolve_build_requires(what, requires, target, cache_dir, index_urls, secrets)
-        _fetch_into(pins, wheels_dir, cache_dir, index_urls, target)
+        _fetch_into(pins, wheels_dir, downloader, target)
         extra = [r for r in dynamic_requires(sdist, wheels_dir, requires, backend)
                  if _req_name(r) not in pins]  # fmt: skip
         if extra:
             pins = resolve_build_requires(
                 what, [*requires, *extra], target, cache_dir, index_urls, secrets
             )
-            _fetch_into(pins, wheels_dir, cache_dir, index_urls, target)
+            _fetch_into(pins, wheels_dir, downloader, target)
         for stale in wheels_dir.iterdir():
             if stale.name not in {a.filename for a in pins.values()}:
                 stale.unlink()
@@ -620,12 +626,11 @@ def _version_of(artifact: Artifact) -> str:
     return str(parse_wheel_filename(artifact.filename)[1])
 
 
-def fetch_build_wheels(result: CompiledOnMwaa, cache_dir: Path, index_urls: Sequence[str],
+def fetch_build_wheels(result: CompiledOnMwaa, downloader: Downloader,
                        target: Target) -> list[tuple[str, Path, Artifact]]:  # fmt: skip
     """(name, cached file, artifact) of each build requirement wheel, verified."""
-    from .wheels import Downloader, check_wheel_for_target
+    from .wheels import check_wheel_for_target
 
-    downloader = Downloader(cache_dir, index_urls)
     out = []
     for req, artifact in zip(result.build_requires, result.build_wheels, strict=True):
         name = req.split("==")[0]

@@ -413,9 +413,7 @@ def fetch_all(
         assert pkg.sdist is not None
         out = [FetchedWheel(pkg.name, pkg.version, path, pkg.sdist.sha256, path.stat().st_size,
                             kind="sdist", compiled=verdict)]  # fmt: skip
-        for name, wheel, artifact in sdists.fetch_build_wheels(
-            verdict, cache_dir, index_urls, target
-        ):
+        for name, wheel, artifact in sdists.fetch_build_wheels(verdict, downloader, target):
             version = str(parse_wheel_filename(artifact.filename)[1])
             out.append(FetchedWheel(name, version, wheel, artifact.sha256, wheel.stat().st_size,
                                     kind="build"))  # fmt: skip
@@ -438,7 +436,7 @@ def fetch_all(
             if not compile_sdists:
                 raise
             verdict = sdists.check_compiles(
-                pkg, sdist, target, cache_dir, index_urls, env, reporter, secrets
+                pkg, sdist, target, cache_dir, index_urls, env, reporter, secrets, downloader
             )
             return compiled(pkg, sdist, verdict)
         check_wheel_for_target(wheel.name, target, pkg.name)

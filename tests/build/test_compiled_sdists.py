@@ -72,6 +72,9 @@ def test_compiled_sdist_is_bundled_with_its_build_requirements(
     assert kinds["compiledsdist-1.0.tar.gz"] == "sdist"
     build_wheels = sorted(f for f, k in kinds.items() if k == "build")
     assert {f.split("-")[0] for f in build_wheels} == build_names
+    # A cold cache: the sdist and the build requirements count as downloaded.
+    extra = sum(w["size"] for w in data["wheels"] if w.get("kind") in ("sdist", "build"))
+    assert data["downloaded_bytes"] >= extra
 
     dist = project / "dist"
     with zipfile.ZipFile(dist / "plugins.zip") as zf:
