@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -263,7 +264,17 @@ def _unpack(sdist: Path, dest: Path) -> Path:
                 zf.extractall(dest)
         else:
             with tarfile.open(sdist) as tar:
-                tar.extractall(dest, filter="data")
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(dest, filter="data")
+                else:  # Python < 3.10.12: plain files and folders inside dest only
+                    safe = [
+                        m
+                        for m in tar.getmembers()
+                        if (m.isfile() or m.isdir())
+                        and not m.name.startswith("/")
+                        and ".." not in m.name.split("/")
+                    ]
+                    tar.extractall(dest, members=safe)
     except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
         raise WheelError(f"{sdist.name} cannot be unpacked ({exc}).") from None
     tops = [p for p in dest.iterdir() if p.is_dir()]
@@ -448,42 +459,57 @@ _TRIAL_SCRIPT = """\
 v=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 [ "$v" = "$1" ] || { echo "image has Python $v"; exit 97; }
 command -v gcc >/dev/null || { echo "image has no gcc"; exit 98; }
-exec python3 -m pip wheel --no-index --find-links /mwaadeps/wheels --no-deps --no-cache-dir \
-  --disable-pip-version-check -w /tmp/out "/mwaadeps/$2"
+exec python3 -m pip wheel --no-index --find-links /tmp/mwaadeps/wheels --no-deps --no-cache-dir \
+  --disable-pip-version-check -w /tmp/mwaadeps/out "/tmp/mwaadeps/$2"
 """
+
+
+def _context_tar(sdist: Path, wheels_dir: Path) -> bytes:
+    """mwaadeps/<sdist> and mwaadeps/wheels/*, readable by the unprivileged trial user."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        files = [(f"mwaadeps/{sdist.name}", sdist)]
+        files += [(f"mwaadeps/wheels/{w.name}", w) for w in sorted(wheels_dir.glob("*.whl"))]
+        for folder in ("mwaadeps", "mwaadeps/wheels", "mwaadeps/out"):
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, 65534, 65534
+            tar.addfile(info)
+        for name, path in files:
+            data = path.read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid = len(data), 0o644, 65534, 65534
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
 
 
 def _docker_trial(client: Any, image: str, sdist: Path, wheels_dir: Path,
                   target: Target) -> Trial:  # fmt: skip
-    """pip builds the sdist in the image as an unprivileged user, network off."""
+    """pip builds the sdist in the image as an unprivileged user, network off.
+
+    The files are copied into the container (no bind mount: the engine may be remote).
+    """
     from docker.errors import DockerException
 
-    with tempfile.TemporaryDirectory(prefix="mwaadeps-trial-") as tmp:
-        ctx = Path(tmp)
-        shutil.copytree(wheels_dir, ctx / "wheels")
-        shutil.copyfile(sdist, ctx / sdist.name)
-        for path in [ctx, *ctx.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        container = None
-        try:
-            container = client.containers.create(
-                image, ["/bin/sh", "-c", _TRIAL_SCRIPT, "trial", target.python_version,
-                        sdist.name],
-                user="65534:65534", environment={"HOME": "/tmp", "PIP_NO_INPUT": "1"},
-                network_mode="none", volumes={str(ctx): {"bind": "/mwaadeps", "mode": "ro"}},
-                labels={"mwaadeps.trial-build": sdist.name}, working_dir="/tmp",
-            )  # fmt: skip
-            container.start()
-            code = int(container.wait(timeout=TRIAL_TIMEOUT_S).get("StatusCode", 1))
-            log = container.logs().decode("utf-8", "replace")
-        except DockerException as exc:
-            return Trial(False, f"image {image}", str(exc), usable=False)
-        except Exception as exc:  # a timeout from the HTTP client
-            return Trial(False, f"image {image}", str(exc), usable=False)
-        finally:
-            if container is not None:
-                with contextlib.suppress(DockerException):
-                    container.remove(force=True)
+    container = None
+    try:
+        container = client.containers.create(
+            image, ["-c", _TRIAL_SCRIPT, "trial", target.python_version, sdist.name],
+            entrypoint=["/bin/sh"], user="65534:65534",
+            environment={"HOME": "/tmp", "PIP_NO_INPUT": "1"}, network_mode="none",
+            labels={"mwaadeps.trial-build": sdist.name}, working_dir="/tmp",
+        )  # fmt: skip
+        container.put_archive("/tmp", _context_tar(sdist, wheels_dir))
+        container.start()
+        code = int(container.wait(timeout=TRIAL_TIMEOUT_S).get("StatusCode", 1))
+        log = container.logs().decode("utf-8", "replace")
+    except DockerException as exc:
+        return Trial(False, f"image {image}", str(exc), usable=False)
+    except Exception as exc:  # a timeout from the HTTP client
+        return Trial(False, f"image {image}", str(exc), usable=False)
+    finally:
+        if container is not None:
+            with contextlib.suppress(DockerException):
+                container.remove(force=True)
     return Trial(code == 0, f"image {image}", log, usable=code not in (_NO_PYTHON, _NO_GCC))
 
 
