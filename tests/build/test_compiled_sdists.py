@@ -141,6 +141,21 @@ def test_sdist_on_a_library_mwaa_has(
         assert item["checked"] == f"trial build in {where}"
 
 
+@pytest.mark.parametrize(("env", "where"), WHERE)
+def test_backend_asked_build_requirements_are_bundled(
+    make_project: ProjectFactory, tmp_path: Path, env: dict[str, str], where: str
+) -> None:
+    """get_requires_for_build_wheel's answer (here build-helper) is bundled too."""
+    project = make_project(["dynreqsdist"])
+    run = run_cli(project, ["build", "--json"], tmp_path / "cache", env=env)
+    assert run.returncode == 0, run.output
+    [item] = run.json()["compiled_on_mwaa"]
+    assert "build-helper==1.0" in item["build_requires"]
+    assert item["checked"] == f"trial build in {where}"
+    with zipfile.ZipFile(project / "dist" / "plugins.zip") as zf:
+        assert "build_helper-1.0-py3-none-any.whl" in zf.namelist()
+
+
 def test_warm_rebuild_of_a_compiled_sdist_stays_offline(
     make_project: ProjectFactory, tmp_path: Path, fake_index: fakeworld.Server
 ) -> None:
