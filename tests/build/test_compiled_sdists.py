@@ -136,6 +136,10 @@ def test_sdist_on_a_library_mwaa_has(
             "image has"
         )
         assert "bundled as an sdist for MWAA to compile" in " ".join(run.stderr.split())
+        out = run_cli(project, ["build"], tmp_path / "cache", env=env).output
+        assert "needsmariadb 1.0 is expected to compile on MWAA from its sdist" in " ".join(
+            out.split()
+        )
     else:
         assert item["trial_built"] is True
         assert item["checked"] == f"trial build in {where}"
