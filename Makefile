@@ -23,7 +23,8 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# A Docker engine (installed and started when missing) and the Debian base image.
+# A Docker engine (installed and started when missing) and the Debian base image with
+# MWAA's build toolchain (mwaadeps-base:bookworm-toolchain).
 # With CI=true a missing engine fails the run; elsewhere the Docker tests skip.
 docker:
 	@if bash scripts/ensure-docker.sh; then :; \

@@ -22,7 +22,7 @@ if docker version >/dev/null 2>&1 && mwaadeps test-local --help >/dev/null 2>&1;
   step "mwaadeps runner build (MWAA-like image for Airflow 2.9.2)"
   echo "No registry is needed: the base image is Debian bookworm from debootstrap (see"
   echo "scripts/ensure-docker.sh); without --base-image, runner build says how to make one."
-  mwaadeps runner build --airflow-version 2.9.2 --base-image "${MWAADEPS_BASE_IMAGE:-mwaadeps-base:bookworm}"
+  mwaadeps runner build --airflow-version 2.9.2 --base-image "${MWAADEPS_BASE_IMAGE:-mwaadeps-base:bookworm-toolchain}"
   step "mwaadeps test-local (no network, MWAA's install order, DAG import)"
   mwaadeps test-local
 else

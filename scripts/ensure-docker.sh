@@ -2,11 +2,17 @@
 # Make sure a Docker engine answers, and that the Debian bookworm base image exists.
 # Installs Debian's docker.io and debootstrap when missing (needs root and apt), starts
 # dockerd without container networking, and imports a debootstrapped bookworm as
-# mwaadeps-base:bookworm (Python 3.11, pip, no EXTERNALLY-MANAGED marker).
+# mwaadeps-base:bookworm-toolchain: Python 3.11, pip, no EXTERNALLY-MANAGED marker, and the
+# build toolchain MWAA's image has (gcc, make, Python headers, pkg-config and the MariaDB,
+# PostgreSQL and libcurl development files), so pip compiles sdists there as on MWAA.
 # Exit 0 when the engine answers and the base image exists; non-zero otherwise.
 set -euo pipefail
 
-BASE_TAG="${MWAADEPS_BASE_IMAGE:-mwaadeps-base:bookworm}"
+BASE_TAG="${MWAADEPS_BASE_IMAGE:-mwaadeps-base:bookworm-toolchain}"
+# MWAA's image: `dnf builddep python3` (gcc, make, headers), MariaDB devel, postgresql-devel,
+# libcurl-devel. libmariadb-dev-compat adds mysql_config and the mysqlclient pkg-config name.
+PACKAGES="python3,python3-pip,python3-venv,ca-certificates,gcc,make,libc6-dev,python3-dev"
+PACKAGES="$PACKAGES,pkg-config,libmariadb-dev,libmariadb-dev-compat,libpq-dev,libcurl4-openssl-dev"
 LOG_DIR="${MWAADEPS_DOCKER_LOG_DIR:-/tmp/mwaadeps-docker}"
 mkdir -p "$LOG_DIR"
 
@@ -29,10 +35,10 @@ fi
 if ! docker image inspect "$BASE_TAG" >/dev/null 2>&1; then
   command -v debootstrap >/dev/null 2>&1 || {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq debootstrap >"$LOG_DIR/apt.log" 2>&1; }
-  root="$LOG_DIR/rootfs"
+  root="$LOG_DIR/rootfs-${BASE_TAG//[^A-Za-z0-9_.-]/_}"
   as_root rm -rf "$root"
-  echo "ensure-docker: debootstrap bookworm (python3, pip, venv) into $root" >&2
-  as_root debootstrap --variant=minbase --include=python3,python3-pip,python3-venv,ca-certificates \
+  echo "ensure-docker: debootstrap bookworm ($PACKAGES) into $root" >&2
+  as_root debootstrap --variant=minbase --include="$PACKAGES" \
     bookworm "$root" >"$LOG_DIR/debootstrap.log" 2>&1
   # MWAA's image has no EXTERNALLY-MANAGED marker: remove it so pip behaves as on MWAA.
   as_root sh -c "rm -f '$root'/usr/lib/python3*/EXTERNALLY-MANAGED; ln -sf python3 '$root/usr/bin/python'; \

@@ -35,6 +35,11 @@ class BuildResult:
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def compiled_on_mwaa(self) -> list[dict[str, Any]]:
+        """The sdists bundled for MWAA to compile, with their build requirements."""
+        return [w.compiled.to_dict() for w in self.wheels if w.compiled is not None]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": True,
@@ -44,6 +49,7 @@ class BuildResult:
             "outputs": self.outputs,
             "wheels": [w.to_dict() for w in self.wheels],
             "pins": list(self.pins),
+            "compiled_on_mwaa": self.compiled_on_mwaa,
             "lock_reused": self.lock_reused,
             "downloaded_bytes": self.downloaded_bytes,
             "seconds": round(self.seconds, 3),
@@ -108,7 +114,10 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
     t0 = time.monotonic()
     if settings.mode == "bundle":
         index_urls = settings.index.resolved_urls(settings.env) if settings.index else []
-        wheels, downloaded = fetch_all(packages, target, settings.cache_dir, index_urls, reporter)
+        wheels, downloaded = fetch_all(
+            packages, target, settings.cache_dir, index_urls, reporter,
+            env=dict(settings.env), secrets=settings.secrets(),
+        )  # fmt: skip
     timings["fetch"] = time.monotonic() - t0
     t0 = time.monotonic()
     reporter.step(f"Writing {settings.out_dir}")
@@ -197,7 +206,10 @@ def fetch_base_wheels(
         for r in resolved.values()
     ]
     index_urls = settings.index.resolved_urls(settings.env) if settings.index else []
-    wheels, _ = fetch_all(packages, target, settings.cache_dir, index_urls, reporter)
+    # The runner image installs wheels only: MWAA's base install has no sdist to compile.
+    wheels, _ = fetch_all(
+        packages, target, settings.cache_dir, index_urls, reporter, compile_sdists=False
+    )
     dest.mkdir(parents=True, exist_ok=True)
     out = []
     for wheel in wheels:

@@ -180,6 +180,10 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
             if p.role == "provided"
         },
         "wheels": [w.to_dict() for w in spec.wheels] if spec.mode == "bundle" else [],
+        # Sdists pip compiles on the worker, offline from the build requirements' wheels.
+        "compiled_on_mwaa": [w.compiled.to_dict() for w in spec.wheels if w.compiled]
+        if spec.mode == "bundle"
+        else [],
         "outputs": {k: {"sha256": v["sha256"], "size": v["size"]} for k, v in outputs.items()},
     }
     data = json.dumps(manifest, indent=2, sort_keys=False) + "\n"

@@ -297,6 +297,13 @@ def build_cmd(
         f"({what}; {len(result.wheels)} wheels, {len(result.pins)} pins, "
         f"{ui.human_size(result.downloaded_bytes)} downloaded)."
     )
+    for item in result.compiled_on_mwaa:
+        verb = "compiles" if item["trial_built"] else "is expected to compile"
+        ui.info(
+            f"{item['name']} {item['version']} {verb} on MWAA from its sdist "
+            f"({item['checked']}; build requirements bundled: "
+            f"{', '.join(item['build_requires']) or 'none'})."
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,9 +1,10 @@
 """Build the MWAA-like runner image (Docker SDK), with no network during the build.
 
-The image: an ``airflow`` user whose home is /usr/local/airflow (= AIRFLOW_HOME), the pip
-MWAA's image has, MWAA's base install (Airflow and the providers it preinstalls, with the
-version's constraints and essential pins) in the airflow user's site as pip's non-root
-fallback puts it, and MWAA's constraints files at MWAA's paths. The wheels come from
+The image: the base's build toolchain (gcc, Python headers, MariaDB/PostgreSQL/libcurl
+development files, as MWAA's image), an ``airflow`` user whose home is /usr/local/airflow
+(= AIRFLOW_HOME), the pip MWAA's image has, MWAA's base install (Airflow and the providers it
+preinstalls, with the version's constraints and essential pins) in the airflow user's site as
+pip's non-root fallback puts it, and MWAA's constraints files at MWAA's paths. The wheels come from
 mwaadeps' target-aware downloader and are copied into the build context.
 """
 
@@ -118,17 +119,28 @@ def pip_version_for(target: Target) -> str:
 
 # How to get a base image where no registry can be reached (PRIVATE_ONLY networks, CI).
 BASE_IMAGE_HOWTO = (
-    "Without a registry, make one from Debian (bookworm has Python 3.11): "
-    "`sudo debootstrap --variant=minbase --include=python3,python3-pip,python3-venv "
-    "bookworm rootfs && sudo rm rootfs/usr/lib/python3*/EXTERNALLY-MANAGED && "
-    "sudo tar -C rootfs -c . | docker import - mwaadeps-base:bookworm`, then pass "
-    "--base-image mwaadeps-base:bookworm (or use an image your registry mirrors)."
+    "Without a registry, make one from Debian (bookworm has Python 3.11), with MWAA's build "
+    "toolchain: `sudo debootstrap --variant=minbase --include=python3,python3-pip,"
+    "python3-venv,ca-certificates,gcc,make,libc6-dev,python3-dev,pkg-config,libmariadb-dev,"
+    "libmariadb-dev-compat,libpq-dev,libcurl4-openssl-dev bookworm rootfs && sudo rm "
+    "rootfs/usr/lib/python3*/EXTERNALLY-MANAGED && sudo tar -C rootfs -c . | docker import "
+    "- mwaadeps-base:bookworm-toolchain`, then pass --base-image "
+    "mwaadeps-base:bookworm-toolchain (or use an image your registry mirrors)."
 )
 
 
 def default_base_image(target: Target) -> str:
-    """The official Python image of the target's exact Python (markers depend on the patch)."""
-    return f"python:{target.python_full}-slim-bookworm"
+    """A base with the target's Python and MWAA's build toolchain (pip compiles sdists).
+
+    Python 3.11 targets: scripts/ensure-docker.sh's debootstrapped bookworm with gcc, the
+    Python headers, pkg-config and the MariaDB, PostgreSQL and libcurl development files.
+    Others: the official full (not slim) Python image, which has the same toolchain.
+    """
+    from .sdist import TOOLCHAIN_IMAGE
+
+    if target.python_version == "3.11":
+        return TOOLCHAIN_IMAGE
+    return f"python:{target.python_full}-bookworm"
 
 
 def default_tag(target: Target) -> str:

@@ -1,5 +1,5 @@
-"""Target-aware wheel fetching: a content-addressed cache, sha256 checks, tag checks, and
-pure-Python sdists turned into wheels."""
+"""Target-aware wheel fetching: a content-addressed cache, sha256 checks, tag checks,
+pure-Python sdists turned into wheels, and compiled sdists bundled for MWAA to build."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from .isolation import clean_env, uv_binary
 from .lockfile import Artifact, LockedPackage
 from .progress import NullReporter, Reporter
 from .redact import redact_url
+from .sdist import CompiledOnMwaa
 from .targets import Target
 
 WORKERS = 8
@@ -47,19 +48,25 @@ class FetchedWheel:
     sha256: str
     size: int
     from_sdist: bool = False
+    # "wheel"; "sdist": bundled for MWAA to compile; "build": a build requirement's wheel.
+    kind: str = "wheel"
+    compiled: CompiledOnMwaa | None = None
 
     @property
     def filename(self) -> str:
         return self.path.name
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "name": self.name,
             "version": self.version,
             "filename": self.filename,
             "sha256": self.sha256,
             "size": self.size,
         }
+        if self.kind != "wheel":
+            out["kind"] = self.kind
+        return out
 
 
 def sha256_file(path: Path) -> str:
@@ -377,10 +384,22 @@ def fetch_all(
     index_urls: Sequence[str] = (),
     reporter: Reporter | None = None,
     workers: int = WORKERS,
+    *,
+    compile_sdists: bool = True,
+    env: Mapping[str, str] | None = None,
+    secrets: Sequence[str] = (),
 ) -> tuple[list[FetchedWheel], int]:
-    """Every package as a verified target wheel, in parallel; (wheels, bytes downloaded)."""
+    """Every package as a verified target wheel, in parallel; (wheels, bytes downloaded).
+
+    compile_sdists: an sdist that needs compiling and builds with MWAA's toolchain is
+    returned as itself (kind "sdist") plus its build requirements' wheels (kind "build");
+    without it, such an sdist is an error (an image that installs wheels only).
+    """
+    from . import sdist as sdists
+
     reporter = reporter or NullReporter()
     downloader = Downloader(cache_dir, index_urls)
+    env = dict(env or {})
     for pkg in packages:
         if pkg.wheel is not None:
             check_wheel_for_target(pkg.wheel.filename, target, pkg.name)
@@ -390,30 +409,57 @@ def fetch_all(
                 hint="Run `mwaadeps lock` again.",
             )
 
-    def one(pkg: LockedPackage) -> FetchedWheel:
+    def compiled(pkg: LockedPackage, path: Path, verdict: CompiledOnMwaa) -> list[FetchedWheel]:
+        assert pkg.sdist is not None
+        out = [FetchedWheel(pkg.name, pkg.version, path, pkg.sdist.sha256, path.stat().st_size,
+                            kind="sdist", compiled=verdict)]  # fmt: skip
+        for name, wheel, artifact in sdists.fetch_build_wheels(verdict, downloader, target):
+            version = str(parse_wheel_filename(artifact.filename)[1])
+            out.append(FetchedWheel(name, version, wheel, artifact.sha256, wheel.stat().st_size,
+                                    kind="build"))  # fmt: skip
+        return out
+
+    def one(pkg: LockedPackage) -> list[FetchedWheel]:
         if pkg.wheel is not None:
             path = downloader.fetch(pkg.wheel, pkg.name)
-            return FetchedWheel(pkg.name, pkg.version, path, pkg.wheel.sha256, path.stat().st_size)
+            size = path.stat().st_size
+            return [FetchedWheel(pkg.name, pkg.version, path, pkg.wheel.sha256, size)]
         assert pkg.sdist is not None
         sdist = downloader.fetch(pkg.sdist, pkg.name)
-        wheel = wheel_from_sdist(pkg, sdist, cache_dir, target, index_urls, reporter)
+        if compile_sdists:
+            verdict = sdists.cached_verdict(pkg, target, cache_dir, env)
+            if verdict is not None:
+                return compiled(pkg, sdist, verdict)
+        try:
+            wheel = wheel_from_sdist(pkg, sdist, cache_dir, target, index_urls, reporter)
+        except WheelError:
+            if not compile_sdists:
+                raise
+            verdict = sdists.check_compiles(
+                pkg, sdist, target, cache_dir, index_urls, env, reporter, secrets, downloader
+            )
+            return compiled(pkg, sdist, verdict)
         check_wheel_for_target(wheel.name, target, pkg.name)
-        return FetchedWheel(
-            pkg.name, pkg.version, wheel, sha256_file(wheel), wheel.stat().st_size, from_sdist=True
-        )
+        return [FetchedWheel(pkg.name, pkg.version, wheel, sha256_file(wheel),
+                             wheel.stat().st_size, from_sdist=True)]  # fmt: skip
 
-    results: list[FetchedWheel] = []
+    results: dict[str, FetchedWheel] = {}
     total = len(packages)
+    done = 0
     reporter.step(f"Fetching {total} wheels")
     with ThreadPoolExecutor(max(1, workers)) as pool:
         futures = {pool.submit(one, pkg): pkg for pkg in packages}
         try:
             for future in as_completed(futures):
-                results.append(future.result())
-                reporter.advance("Fetching wheels", len(results), total)
+                for item in future.result():
+                    # Two sdists may share a build requirement (or it is a package too).
+                    kept = results.get(item.filename)
+                    if kept is None or (kept.kind == "build" and item.kind != "build"):
+                        results[item.filename] = item
+                done += 1
+                reporter.advance("Fetching wheels", done, total)
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
-    results.sort(key=lambda w: w.filename)
-    return results, downloader.downloaded_bytes
+    return sorted(results.values(), key=lambda w: w.filename), downloader.downloaded_bytes

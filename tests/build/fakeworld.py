@@ -216,6 +216,52 @@ except Failed:
     run(False)
 """
 
+# A C extension on a system library MWAA's image lacks (GDAL), and one on MariaDB's client
+# library, which MWAA's image has (this machine may lack its development files).
+LIBRARY_SETUP = """\
+from setuptools import Extension, setup
+
+setup(
+    name="{name}",
+    version="1.0",
+    ext_modules=[Extension("{name}._ext", ["src/ext.c"], libraries=["{lib}"])],
+)
+"""
+
+LIBRARY_C = """\
+#include <Python.h>
+#include <{header}>
+static struct PyModuleDef mod = {{PyModuleDef_HEAD_INIT, "_ext", NULL, -1, NULL}};
+PyMODINIT_FUNC PyInit__ext(void) {{ return PyModule_Create(&mod); }}
+"""
+
+# An in-tree backend that asks for one more build requirement (as setuptools-scm or
+# pkgconfig get asked for): the setup script imports it.
+DYNAMIC_BACKEND = """\
+from setuptools import build_meta as _meta
+from setuptools.build_meta import *  # noqa: F403
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return [*_meta.get_requires_for_build_wheel(config_settings), "build-helper"]
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    import build_helper  # noqa: F401  (there only when the extra requirement was installed)
+
+    return _meta.build_wheel(wheel_directory, config_settings, metadata_directory)
+"""
+
+DYNAMIC_SETUP = """\
+from setuptools import Extension, setup
+
+setup(
+    name="dynreqsdist",
+    version="1.0",
+    ext_modules=[Extension("dynreqsdist._speedups", ["src/speedups.c"])],
+)
+"""
+
 COMPILED_C = """\
 #include <Python.h>
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, NULL};
@@ -394,6 +440,24 @@ def build_world(with_build_backend: bool = True) -> FakeWorld:
         "src/speedups.c": COMPILED_C,
         "optionalext/__init__.py": '"""Pure Python with optional C speed-ups."""\n',
     }))  # fmt: skip
+    w.wheel("build-helper", "1.0")
+    w.add("dynreqsdist", make_sdist("dynreqsdist", "1.0", {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n'
+                          'build-backend = "_backend"\nbackend-path = ["."]\n',
+        "_backend.py": DYNAMIC_BACKEND,
+        "setup.py": DYNAMIC_SETUP,
+        "src/speedups.c": COMPILED_C,
+        "dynreqsdist/__init__.py": "",
+    }))  # fmt: skip
+    for name, lib, header in (("needsgdal", "gdal", "gdal.h"),
+                              ("needsmariadb", "mariadb", "mariadb/mysql.h")):  # fmt: skip
+        w.add(name, make_sdist(name, "1.0", {
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n'
+                              'build-backend = "setuptools.build_meta"\n',
+            "setup.py": LIBRARY_SETUP.format(name=name, lib=lib),
+            "src/ext.c": LIBRARY_C.format(header=header),
+            f"{name}/__init__.py": "",
+        }))  # fmt: skip
     if with_build_backend:
         # setuptools (and what old setuptools asks for) for the compiled sdist's build.
         for dist in ("setuptools", "wheel", "packaging"):

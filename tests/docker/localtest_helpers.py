@@ -20,7 +20,7 @@ CONSTRAINTS = Path(
         "MWAADEPS_TEST_CONSTRAINTS", str(_MWAA_DATA / AIRFLOW / "airflow-constraints.txt")
     )
 )
-BASE_IMAGE = os.environ.get("MWAADEPS_BASE_IMAGE", "mwaadeps-base:bookworm")
+BASE_IMAGE = os.environ.get("MWAADEPS_BASE_IMAGE", "mwaadeps-base:bookworm-toolchain")
 # Every container these tests start carries this label, so the leftover check sees only ours
 # (other runs of test-local may share the engine).
 SESSION_LABELS = {"mwaadeps.test-session": uuid.uuid4().hex}

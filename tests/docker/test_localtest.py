@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from localtest_helpers import (
     AIRFLOW,
+    BASE_IMAGE,
     CONSTRAINTS,
     FIND_LINKS,
     SESSION_LABELS,
@@ -288,7 +289,7 @@ def test_runner_build_is_a_noop_when_unchanged(runner_image: str) -> None:
             "--constraints",
             str(CONSTRAINTS),
             "--base-image",
-            "mwaadeps-base:bookworm",
+            BASE_IMAGE,
             "--json",
         ],
         capture_output=True,
