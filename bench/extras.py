@@ -41,7 +41,7 @@ def docker_engine() -> tuple[bool, str]:
 class LocalTester:
     """Runs `mwaadeps test-local --dist <dir> --json` where it can; remembers why not."""
 
-    def __init__(self, base_image: str = "mwaadeps-base:bookworm") -> None:
+    def __init__(self, base_image: str = "mwaadeps-base:bookworm-toolchain") -> None:
         ok, why = _help_works("test-local")
         self.reason = "" if ok else f"`mwaadeps test-local` is not available ({why})"
         if ok:

@@ -384,7 +384,7 @@ def markdown(res: dict[str, Any], args: Any) -> str:
         "Options: `--no-simulated` (skip the Apple-Silicon recipes), `--no-profile`, "
         "`--no-extras` (skip test-local and the sandbox deploy). Needs network access to the "
         "package index; test-local needs a Docker engine and the base image "
-        "`mwaadeps-base:bookworm` (`make docker`).",
+        "`mwaadeps-base:bookworm-toolchain` (`make docker`).",
         "",
     ]
     return "\n".join(lines)
