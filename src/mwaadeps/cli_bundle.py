@@ -65,6 +65,7 @@ def _requirements_settings(**cli: Any) -> Any:
     from .errors import RequirementsError
 
     settings = settings_from(**cli)
+    settings.target  # an unknown target is the first thing to say  # noqa: B018
     if not settings.requirements.is_file():
         raise RequirementsError(
             f"Requirements file {settings.requirements} does not exist.",
