@@ -66,7 +66,13 @@ def host_key(url: str) -> str:
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
     """Text with userinfo in URLs and every given secret value (raw or encoded) masked."""
-    out = _USERINFO.sub(lambda m: f"{m.group('scheme')}****@", text)
+
+    def mask(match: re.Match[str]) -> str:
+        if _PLACEHOLDER.fullmatch(match.group("userinfo")):
+            return match.group(0)  # ${VAR} placeholders are no secret
+        return f"{match.group('scheme')}****@"
+
+    out = _USERINFO.sub(mask, text)
     for secret in secrets:
         if secret and len(secret) >= 3:
             for form in {secret, quote(secret, safe="")}:
