@@ -170,9 +170,7 @@ def run_spied(
         check=False,
         preexec_fn=preexec,
     )
-    children = (
-        [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
-    )
+    children = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
     log.unlink(missing_ok=True)
     return SpiedRun(Run(tuple(args), proc.returncode, proc.stdout, proc.stderr), children)
 

@@ -7,11 +7,13 @@ import json
 import zipfile
 from pathlib import Path
 
-from buildfix import open_index, world_root  # noqa: F401
+import buildfix  # noqa: F401  (puts tests/build on sys.path)
 from buildkit import run_cli, write_project
 from fakeworld import Server, serve
 
 from mwaadeps import lockfile
+
+pytest_plugins = ["buildfix"]  # the fake indexes of tests/build (fixtures)
 
 LINUXONLY = "linuxonly-1.0-cp311-cp311-manylinux_2_17_x86_64.whl"
 

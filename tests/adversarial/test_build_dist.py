@@ -15,9 +15,11 @@ import sys
 import zipfile
 from pathlib import Path
 
-from buildfix import SETUPPURE, open_index, run_spied, world_root  # noqa: F401
+from buildfix import run_spied
 from buildkit import child_env, run_cli, write_project
 from fakeworld import Server
+
+pytest_plugins = ["buildfix"]  # the fake indexes of tests/build (fixtures)
 
 LIMIT = 256 * 1024  # bytes any one file of the limited build may reach
 
@@ -30,9 +32,8 @@ def _run_limited(project: Path, cache: Path, die: bool) -> subprocess.CompletedP
     """A build whose files may not grow past LIMIT: killed by SIGXFSZ when `die`, else the
     write fails with EFBIG (what a full disk looks like to the writer)."""
     code = (
-        ("import signal; signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n" if die else "")
-        + "from mwaadeps.cli import main\nmain()\n"
-    )
+        "import signal; signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n" if die else ""
+    ) + "from mwaadeps.cli import main\nmain()\n"
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
@@ -48,9 +49,9 @@ def _stray_zips(root: Path, dist: Path) -> list[Path]:
     """Valid zip files outside dist/ and outside mwaadeps' own temporary folders."""
     out = []
     for path in root.rglob("*"):
-        if path.is_file() and path.parent != dist and zipfile.is_zipfile(path):
-            if ".mwaadeps-new-" not in str(path) and "cache" not in path.parts:
-                out.append(path)
+        ours = ".mwaadeps-new-" in str(path) or "cache" in path.parts
+        if path.is_file() and path.parent != dist and not ours and zipfile.is_zipfile(path):
+            out.append(path)
     return out
 
 

@@ -7,16 +7,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from buildfix import (  # noqa: F401
+from buildfix import (
     CRED_ENV,
     CRED_TOML,
     PASSWORD,
     USER,
     find_secret,
-    locked_index,
-    open_index,
     run_spied,
-    world_root,
 )
 from buildkit import run_cli, write_project
 from fakeworld import Server, basic_auth
@@ -25,6 +22,8 @@ from mwaadeps.config import IndexConfig
 from mwaadeps.errors import ConfigError
 from mwaadeps.redact import redact_text, redact_url
 from mwaadeps.requirements import redact as redact_requirement
+
+pytest_plugins = ["buildfix"]  # the fake indexes of tests/build (fixtures)
 
 ENCODED = quote(PASSWORD, safe="")
 
@@ -112,9 +111,7 @@ def test_var_credentials_in_requirements_reach_the_downloader(
     assert find_secret({"out": run.output}, [proj / "dist", proj / "mwaadeps.lock"]) == []
 
 
-def test_uv_gets_credentials_through_its_environment(
-    tmp_path: Path, locked_index: Server
-) -> None:
+def test_uv_gets_credentials_through_its_environment(tmp_path: Path, locked_index: Server) -> None:
     proj = write_project(tmp_path / "p", f"{locked_index.url}/simple", ["linuxonly", "puresdist"],
                          index_extra=CRED_TOML)  # fmt: skip
     spied = run_spied(proj, ["build"], tmp_path / "cache", env=CRED_ENV)
