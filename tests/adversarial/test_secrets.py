@@ -17,7 +17,7 @@ from fakeworld import Server, basic_auth
 
 pytest_plugins = ["buildfix"]  # the fake indexes of tests/build (fixtures)
 
-REQUIREMENTS = ["fake-provider", "linuxonly", "puresdist"]
+REQUIREMENTS = ["fake-provider", "linuxonly", "puresdist", "setuppure"]  # setuppure: uv build
 
 
 @pytest.fixture(scope="module")
