@@ -124,7 +124,7 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
         for pkg in packages:  # index mode downloads nothing: check the lock's hashes
             artifact = pkg.wheel or pkg.sdist
             if artifact is not None:
-                check_user_hashes(user_hashes, pkg.name, Path(artifact.filename), artifact.sha256)
+                check_user_hashes(user_hashes, pkg.name, artifact.filename, artifact.sha256)
     timings["fetch"] = time.monotonic() - t0
     t0 = time.monotonic()
     reporter.step(f"Writing {settings.out_dir}")

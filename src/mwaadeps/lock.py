@@ -465,6 +465,13 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
         ),
         provided_by_image=PROVIDED_BY_IMAGE,
     )
+    if inputs.hashes:  # the index's sha256 of each chosen file against the user's --hash
+        from .wheels import check_user_hashes
+
+        for pkg in result.packages:
+            artifact = pkg.wheel or pkg.sdist
+            if artifact is not None and artifact.sha256:
+                check_user_hashes(inputs.hashes, pkg.name, artifact.filename, artifact.sha256)
     settings.lock_file.parent.mkdir(parents=True, exist_ok=True)
     lockfile.write(result, settings.lock_file)
     return LockResult(result, settings.lock_file, False, time.monotonic() - started, inputs)

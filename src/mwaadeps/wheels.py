@@ -520,22 +520,29 @@ def build_local_package(
 UserHashes = Mapping[str, tuple[str, tuple[str, ...]]]
 
 
-def check_user_hashes(hashes: UserHashes, name: str, path: Path, sha256: str) -> None:
+def check_user_hashes(
+    hashes: UserHashes, name: str, filename: str, sha256: str, path: Path | None = None
+) -> None:
     """Raise RequirementsError unless one of the user's --hash values for `name` matches
-    the file (hashes: name -> (file:line, ("sha256:hex", ...)))."""
+    the file (hashes: name -> (file:line, ("sha256:hex", ...))).
+
+    Without `path` (a file not downloaded yet) only sha256 values can be checked.
+    """
     entry = hashes.get(name)
     if entry is None:
         return
     origin, allowed = entry
+    if path is None and not any(v.startswith("sha256:") for v in allowed):
+        return  # only sha384/sha512 values: checked once the file is downloaded
     digests = {"sha256": sha256}
     for value in allowed:
         algo, _, hexdigest = value.partition(":")
-        if algo not in digests and algo in ("sha384", "sha512") and path.is_file():
+        if algo not in digests and algo in ("sha384", "sha512") and path is not None:
             digests[algo] = hashlib.new(algo, path.read_bytes()).hexdigest()
         if digests.get(algo) == hexdigest.lower():
             return
     raise RequirementsError(
-        f"{origin}: {path.name} has sha256 {sha256}, which none of the --hash values of "
+        f"{origin}: {filename} has sha256 {sha256}, which none of the --hash values of "
         f"{name} allows.",
         hint="The file differs from the one you pinned: check the index, or update the "
         "--hash values if the change is expected.",
@@ -571,11 +578,11 @@ def fetch_all(
     def one(pkg: LockedPackage) -> FetchedWheel:
         if pkg.wheel is not None:
             path = downloader.fetch(pkg.wheel, pkg.name)
-            check_user_hashes(hashes, pkg.name, path, pkg.wheel.sha256)
+            check_user_hashes(hashes, pkg.name, path.name, pkg.wheel.sha256, path)
             return FetchedWheel(pkg.name, pkg.version, path, pkg.wheel.sha256, path.stat().st_size)
         assert pkg.sdist is not None
         sdist = downloader.fetch(pkg.sdist, pkg.name)
-        check_user_hashes(hashes, pkg.name, sdist, pkg.sdist.sha256)
+        check_user_hashes(hashes, pkg.name, sdist.name, pkg.sdist.sha256, sdist)
         wheel = wheel_from_sdist(pkg, sdist, cache_dir, target, index_urls, reporter)
         check_wheel_for_target(wheel.name, target, pkg.name)
         return FetchedWheel(

@@ -81,3 +81,14 @@ def test_one_hash_turns_hash_checking_on_for_every_line(
     run = run_cli(proj, ["build"], tmp_path / "cache")
     assert run.returncode != 0
     assert "requirements.txt:2: winonly has no --hash" in " ".join(run.output.split())
+
+
+def test_a_wrong_hash_stops_the_lock(tmp_path: Path, open_index: Server) -> None:
+    """The index's sha256 is known at lock time: no lock is written against a bad pin."""
+    proj = write_project(
+        tmp_path / "p", f"{open_index.url}/simple", [f"linuxonly==1.0 --hash=sha256:{'c' * 64}"]
+    )
+    run = run_cli(proj, ["lock"], tmp_path / "cache")
+    assert run.returncode != 0
+    assert "requirements.txt:1" in run.output and LINUXONLY in " ".join(run.output.split())
+    assert not (proj / "mwaadeps.lock").exists()
