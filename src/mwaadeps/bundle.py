@@ -155,8 +155,11 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
         _swap_in(work, out_dir)
     except OSError as exc:
         shutil.rmtree(work, ignore_errors=True)
+        name = exc.filename if exc.filename and str(work) not in str(exc.filename) else None
         raise BundleError(
-            f"Writing the bundle failed ({exc.strerror or exc}); {out_dir} was left as it was.",
+            f"Writing the bundle failed ({exc.strerror or exc}"
+            + (f": {name}" if name else "")
+            + f"); {out_dir} was left as it was.",
             hint="Free some disk space (or fix the folder's permissions) and build again.",
         ) from None
     except BaseException:
