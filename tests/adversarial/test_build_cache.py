@@ -7,7 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
-import buildfix  # noqa: F401  (puts tests/build on sys.path)
+import advkit  # noqa: F401  (puts tests/build on sys.path)
 from buildkit import run_cli, write_project
 from fakeworld import Server, serve
 

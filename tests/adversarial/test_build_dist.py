@@ -15,7 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from buildfix import run_spied
+from advkit import run_spied
 from buildkit import child_env, run_cli, write_project
 from fakeworld import Server
 

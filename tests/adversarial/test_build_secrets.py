@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from buildfix import (
+from advkit import (
     CRED_ENV,
     CRED_TOML,
     PASSWORD,

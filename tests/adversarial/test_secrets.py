@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from buildfix import CRED_ENV, CRED_TOML, PASSWORD, USER, SpiedRun, find_secret, run_spied
+from advkit import CRED_ENV, CRED_TOML, PASSWORD, USER, SpiedRun, find_secret, run_spied
 from buildkit import write_project
 from fakeworld import Server, basic_auth
 
