@@ -144,15 +144,21 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
     out_dir = out_dir.absolute()
     check_out_dir(out_dir, spec.protected)
     _remove_stale_temps(out_dir)
+    # A mount point (a container volume) cannot be renamed: its files are replaced instead.
+    in_place = _in_place(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=_temp_prefix(out_dir)))
+        home = out_dir if in_place else out_dir.parent
+        work = Path(tempfile.mkdtemp(dir=home, prefix=_temp_prefix(out_dir)))
     except OSError as exc:
         raise BundleError(f"Cannot create {out_dir}: {exc.strerror}.") from None
     try:
         outputs = _write_all(spec, work)
         os.chmod(work, 0o755)
-        _swap_in(work, out_dir)
+        if in_place:
+            _replace_files(work, out_dir)
+        else:
+            _swap_in(work, out_dir)
     except OSError as exc:
         shutil.rmtree(work, ignore_errors=True)
         name = exc.filename if exc.filename and str(work) not in str(exc.filename) else None
@@ -243,10 +249,37 @@ def _temp_prefix(out_dir: Path, kind: str = "new") -> str:
     return f".{out_dir.name}.mwaadeps-{kind}-{os.getpid()}-"
 
 
+def _in_place(out_dir: Path) -> bool:
+    """True when out_dir cannot be swapped by a rename: a mount point, or a folder whose
+    parent mwaadeps may not write."""
+    return out_dir.is_dir() and (os.path.ismount(out_dir) or not os.access(out_dir.parent, os.W_OK))
+
+
+def _replace_files(work: Path, out_dir: Path) -> None:
+    """Move the new files into out_dir one by one, the manifest last.
+
+    The old manifest goes first: a kill in between leaves a folder without a manifest (an
+    unfinished bundle), never new files described by an old manifest.
+    """
+    (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    new = {p.name for p in work.iterdir()}
+    for name in sorted(new - {MANIFEST_NAME}):
+        os.replace(work / name, out_dir / name)
+    for entry in out_dir.iterdir():
+        stale = entry.name in OUTPUT_NAMES and entry.name not in new
+        if (stale or _OWN_PART_RE.match(entry.name)) and entry.is_file():
+            entry.unlink()
+    os.replace(work / MANIFEST_NAME, out_dir / MANIFEST_NAME)
+    work.rmdir()
+
+
 def _remove_stale_temps(out_dir: Path) -> None:
-    """Delete the temporary folders of killed builds of this out folder."""
+    """Delete the temporary folders of killed builds of this out folder (beside it, or
+    inside it when it is a mount point)."""
     try:
         siblings = list(out_dir.parent.iterdir())
+        if out_dir.is_dir():
+            siblings += list(out_dir.iterdir())
     except OSError:
         return
     for path in siblings:
@@ -309,6 +342,11 @@ def _owned_names(out_dir: Path) -> set[str] | None:
         return None
 
 
+def _is_own_temp(entry: Path, out_dir: Path) -> bool:
+    match = _TEMP_RE.match(entry.name)
+    return match is not None and match["out"] == out_dir.name and entry.is_dir()
+
+
 def check_out_dir(out_dir: Path, protected: Sequence[tuple[str, Path]]) -> None:
     """Refuse an out folder that holds (or lies inside) an input, or files mwaadeps did not
     write: a build replaces the whole folder."""
@@ -336,7 +374,9 @@ def check_out_dir(out_dir: Path, protected: Sequence[tuple[str, Path]]) -> None:
     foreign = sorted(
         entry.name
         for entry in out.iterdir()
-        if entry.name not in owned and not _OWN_PART_RE.match(entry.name)
+        if entry.name not in owned
+        and not _OWN_PART_RE.match(entry.name)
+        and not _is_own_temp(entry, out)
     )
     if foreign:
         shown = ", ".join(foreign[:5]) + (

@@ -15,6 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from advkit import run_spied
 from buildkit import child_env, run_cli, write_project
 from fakeworld import Server
@@ -199,3 +200,52 @@ def test_built_wheels_are_byte_identical_whatever_the_umask(
     assert set(zips[0o002]) == {"setuppure-1.0-py3-none-any.whl", "umasklocal-1.0-py3-none-any.whl"}
     for name in zips[0o002]:
         assert zips[0o002][name] == zips[0o077][name], name
+
+
+def _can_mount() -> bool:
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount -t tmpfs none /mnt"], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs root and mount namespaces (unshare -m)")
+def test_a_mounted_out_folder_and_a_real_full_disk(tmp_path: Path, open_index: Server) -> None:
+    """dist/ as a mount point (a container volume) cannot be renamed: its files are replaced,
+    the manifest last. A tmpfs too small for the next bundle fails with ENOSPC and keeps the
+    bundle there. All in a private mount namespace: the mount ends with the shell."""
+    cache = tmp_path / "cache"
+    proj = write_project(tmp_path / "p", f"{open_index.url}/simple", ["linuxonly"])
+    (proj / "dist").mkdir()
+    assert run_cli(proj, ["lock"], cache).returncode == 0  # warm: nothing to download below
+    report = tmp_path / "report"
+    report.mkdir()
+    (tmp_path / "startup.big").write_text("#!/bin/sh\n" + "# padding\n" * 40_000)
+    cli = f"{sys.executable} -c 'from mwaadeps.cli import main; main()'"
+    script = f"""
+set -u
+mount -t tmpfs -o size=192k,mode=0755 none dist
+{cli} build > {report}/first.out 2>&1; echo $? > {report}/first.rc
+ls -A dist > {report}/first.ls
+sha256sum dist/* > {report}/first.sha
+cp {tmp_path}/startup.big startup.sh
+{cli} build > {report}/full.out 2>&1; echo $? > {report}/full.rc
+ls -A dist > {report}/full.ls
+sha256sum dist/* > {report}/full.sha
+"""
+    env = child_env(cache)
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], cwd=proj, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    first_out = (report / "first.out").read_text()
+    assert (report / "first.rc").read_text().strip() == "0", first_out
+    names = (report / "first.ls").read_text().split()
+    assert names == ["manifest.json", "plugins.zip", "requirements.txt", "startup.sh"]
+    full_out = " ".join((report / "full.out").read_text().split())
+    assert (report / "full.rc").read_text().strip() != "0"
+    assert "No space left on device" in full_out and "was left as it was" in full_out
+    assert "Traceback" not in full_out
+    assert (report / "full.ls").read_text() == (report / "first.ls").read_text()
+    assert (report / "full.sha").read_text() == (report / "first.sha").read_text()
