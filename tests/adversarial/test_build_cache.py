@@ -165,3 +165,16 @@ def test_truncated_base_resolution_cache_is_a_miss(tmp_path: Path, open_index: S
     )
     assert json.loads(base.read_text()) == json.loads(whole)  # rewritten whole
     assert not [p for p in base.parent.iterdir() if p.name != base.name]  # no temp left
+
+
+def test_a_cached_file_must_have_the_known_size_and_sha256(tmp_path: Path) -> None:
+    from mwaadeps.wheels import Downloader
+
+    path = tmp_path / "x.whl"
+    path.write_bytes(b"wheel bytes")
+    sha = hashlib.sha256(b"wheel bytes").hexdigest()
+    assert Downloader.intact(path, lockfile.Artifact("x.whl", None, sha, 11))
+    assert Downloader.intact(path, lockfile.Artifact("x.whl", None, sha, None))
+    assert not Downloader.intact(path, lockfile.Artifact("x.whl", None, sha, 12))
+    assert not Downloader.intact(path, lockfile.Artifact("x.whl", None, "0" * 64, 11))
+    assert not Downloader.intact(path, lockfile.Artifact("x.whl", None, "", 11))
