@@ -145,7 +145,9 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
         pins=sorted(pins),
         plugins=settings.plugins,
         startup_script=settings.startup_script,
-        index_urls=settings.index.placeholder_urls() if settings.index else [],
+        index_urls=settings.index.placeholder_urls()
+        if settings.index and settings.mode == "index"
+        else [],
         inputs={k: v for k, v in inputs.items() if v},
         protected=protected_inputs(settings),
     )

@@ -79,6 +79,18 @@ def test_index_mode_refuses_literal_credentials(
     assert find_secret({"out": run.output}, [tmp_path / "cache"]) == []
 
 
+def test_bundle_mode_uses_literal_credentials_without_writing_them(
+    tmp_path: Path, locked_index: Server
+) -> None:
+    """Only index mode writes the URL: bundle mode may use one with a literal password."""
+    literal = f"http://{USER}:{ENCODED}@{_local(locked_index.url)}/simple"
+    proj = write_project(tmp_path / "p", f"{locked_index.url}/simple", ["linuxonly"])
+    run = run_cli(proj, ["build"], tmp_path / "cache", env={"MWAADEPS_INDEX_URL": literal})
+    assert run.returncode == 0, run.output
+    written = [proj / "dist", proj / "mwaadeps.lock", tmp_path / "cache"]
+    assert find_secret({"out": run.output}, written) == []
+
+
 def test_a_password_that_needs_encoding_works(tmp_path: Path, locked_index: Server) -> None:
     """`/`, `#` and `@` in the password: uv and mwaadeps' downloader both authenticate."""
     proj = write_project(tmp_path / "p", f"{locked_index.url}/simple",
