@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bundle import BundleSpec, input_digest, write_bundle
+from .bundle import BundleSpec, check_out_dir, input_digest, protected_inputs, write_bundle
 from .config import Settings
 from .constraints import Constraints, load_constraints
 from .errors import ConfigError, ResolutionError
 from .lock import load_target_constraints, lock, resolve_base
 from .lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
 from .progress import NullReporter, Reporter
-from .wheels import FetchedWheel, fetch_all
+from .wheels import FetchedWheel, check_user_hashes, fetch_all
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,11 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
             "--mode index needs a private index.",
             hint="Set [index] url (and username-env/password-env) in mwaadeps.toml.",
         )
+    if settings.mode == "index" and settings.index is not None:
+        settings.index.placeholder_urls()  # refuses literal credentials before any work
+    check_out_dir(settings.out_dir, protected_inputs(settings))
     locked = lock(settings, reporter, force=False)
+    user_hashes = locked.inputs.hashes if locked.inputs else {}
     timings["lock"] = time.monotonic() - started
     constraints = load_target_constraints(settings, NullReporter())
     packages, pins = select(locked.lock.packages, settings.full)
@@ -113,11 +117,20 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
     downloaded = 0
     t0 = time.monotonic()
     if settings.mode == "bundle":
-        index_urls = settings.index.resolved_urls(settings.env) if settings.index else []
+        index_urls = (
+            list(locked.inputs.index_urls)
+            if locked.inputs
+            else (settings.index.resolved_urls(settings.env) if settings.index else [])
+        )
         wheels, downloaded = fetch_all(
             packages, target, settings.cache_dir, index_urls, reporter,
-            env=dict(settings.env), secrets=settings.secrets(),
+            user_hashes=user_hashes, env=dict(settings.env), secrets=settings.secrets(),
         )  # fmt: skip
+    else:
+        for pkg in packages:  # index mode downloads nothing: check the lock's hashes
+            artifact = pkg.wheel or pkg.sdist
+            if artifact is not None:
+                check_user_hashes(user_hashes, pkg.name, artifact.filename, artifact.sha256)
     timings["fetch"] = time.monotonic() - t0
     t0 = time.monotonic()
     reporter.step(f"Writing {settings.out_dir}")
@@ -138,8 +151,11 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
         pins=sorted(pins),
         plugins=settings.plugins,
         startup_script=settings.startup_script,
-        index_urls=settings.index.placeholder_urls() if settings.index else [],
+        index_urls=settings.index.placeholder_urls()
+        if settings.index and settings.mode == "index"
+        else [],
         inputs={k: v for k, v in inputs.items() if v},
+        protected=protected_inputs(settings),
     )
     outputs = write_bundle(spec, settings.out_dir)
     timings["bundle"] = time.monotonic() - t0

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .config import Settings
 from .constraints import FILE_NAME as CONSTRAINTS_NAME
 from .constraints import Constraints
 from .errors import BundleError
@@ -28,6 +31,8 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100755
 _SKIP_NAMES = {"__pycache__", ".DS_Store", ".git", ".mypy_cache", ".pytest_cache", "Thumbs.db"}
 OUTPUT_NAMES = ("plugins.zip", "requirements.txt", "startup.sh", "manifest.json")
+MANIFEST_NAME = "manifest.json"
+OUT_FILE_MODE = 0o644  # files in dist/ (zip entries keep FILE_MODE)
 MAX_ZIP_BYTES = 1 << 30
 
 
@@ -46,6 +51,8 @@ class BundleSpec:
     startup_script: Path | None
     index_urls: Sequence[str]
     inputs: dict[str, str]
+    # (what, path) of the build's inputs: the out folder must not hold any of them.
+    protected: Sequence[tuple[str, Path]] = ()
 
 
 def plugin_files(folder: Path) -> list[tuple[str, Path]]:
@@ -70,7 +77,8 @@ def write_zip(dest: Path, entries: Sequence[tuple[str, Path | bytes]]) -> None:
             hint="A file in your plugins folder has the name of a bundled wheel or of "
             f"{CONSTRAINTS_NAME}; rename it.",
         )
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".plugins-", suffix=".zip")
+    # Not named *.zip while incomplete: a stray part file must never pass for a bundle.
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".plugins-", suffix=".part")
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, "w") as zf:
@@ -82,6 +90,7 @@ def write_zip(dest: Path, entries: Sequence[tuple[str, Path | bytes]]) -> None:
                 info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 data = source if isinstance(source, bytes) else source.read_bytes()
                 zf.writestr(info, data, compresslevel=None if stored else 9)
+        os.chmod(tmp, OUT_FILE_MODE)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -111,9 +120,14 @@ def requirements_text(spec: BundleSpec) -> str:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, OUT_FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _describe(path: Path) -> dict[str, Any]:
@@ -121,11 +135,49 @@ def _describe(path: Path) -> dict[str, Any]:
 
 
 def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
-    """Write dist/ and return {output name: {path, sha256, size}}."""
+    """Write dist/ as one unit and return {output name: {path, sha256, size}}.
+
+    Everything is written into a temporary folder beside out_dir, which then replaces it:
+    a kill or a full disk leaves the previous bundle whole. The out folder must hold no
+    input and only files an earlier build wrote.
+    """
+    out_dir = out_dir.absolute()
+    check_out_dir(out_dir, spec.protected)
+    _remove_stale_temps(out_dir)
+    # A mount point (a container volume) cannot be renamed: its files are replaced instead.
+    in_place = _in_place(out_dir)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        home = out_dir if in_place else out_dir.parent
+        work = Path(tempfile.mkdtemp(dir=home, prefix=_temp_prefix(out_dir)))
     except OSError as exc:
         raise BundleError(f"Cannot create {out_dir}: {exc.strerror}.") from None
+    try:
+        outputs = _write_all(spec, work)
+        os.chmod(work, 0o755)
+        if in_place:
+            _replace_files(work, out_dir)
+        else:
+            _swap_in(work, out_dir)
+    except OSError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        name = exc.filename if exc.filename and str(work) not in str(exc.filename) else None
+        raise BundleError(
+            f"Writing the bundle failed ({exc.strerror or exc}"
+            + (f": {name}" if name else "")
+            + f"); {out_dir} was left as it was.",
+            hint="Free some disk space (or fix the folder's permissions) and build again.",
+        ) from None
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    for name, described in outputs.items():
+        described["path"] = str(out_dir / name)
+    return outputs
+
+
+def _write_all(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Every output file into out_dir (a fresh folder)."""
     entries: list[tuple[str, Path | bytes]] = []
     if spec.plugins is not None:
         if not spec.plugins.is_dir():
@@ -141,7 +193,8 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
     write_zip(zip_path, entries)
     if zip_path.stat().st_size > MAX_ZIP_BYTES:
         raise BundleError(
-            f"{zip_path} is {zip_path.stat().st_size >> 20} MB; MWAA recommends well under 1 GB.",
+            f"plugins.zip would be {zip_path.stat().st_size >> 20} MB; MWAA recommends well "
+            "under 1 GB.",
             hint="Drop --full, or remove large packages MWAA does not need.",
         )
     _atomic_write(out_dir / "requirements.txt", requirements_text(spec).encode("utf-8"))
@@ -153,8 +206,6 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
                 hint="Fix startup-script in mwaadeps.toml.",
             )
         _atomic_write(startup, spec.startup_script.read_bytes())
-    elif startup.exists():
-        startup.unlink()
     outputs = {
         name: _describe(out_dir / name)
         for name in ("plugins.zip", "requirements.txt", "startup.sh")
@@ -190,6 +241,157 @@ def write_bundle(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
     _atomic_write(out_dir / "manifest.json", data.encode("utf-8"))
     outputs["manifest.json"] = _describe(out_dir / "manifest.json")
     return outputs
+
+
+_TEMP_RE = re.compile(r"^\.(?P<out>.+)\.mwaadeps-(?:new|old)-(?P<pid>\d+)-")
+_OWN_PART_RE = re.compile(
+    r"^\.(plugins-.*\.(zip|part)|(requirements\.txt|startup\.sh|manifest\.json)-.*)$"
+)
+
+
+def _temp_prefix(out_dir: Path, kind: str = "new") -> str:
+    return f".{out_dir.name}.mwaadeps-{kind}-{os.getpid()}-"
+
+
+def _in_place(out_dir: Path) -> bool:
+    """True when out_dir cannot be swapped by a rename: a mount point, or a folder whose
+    parent mwaadeps may not write."""
+    return out_dir.is_dir() and (os.path.ismount(out_dir) or not os.access(out_dir.parent, os.W_OK))
+
+
+def _replace_files(work: Path, out_dir: Path) -> None:
+    """Move the new files into out_dir one by one, the manifest last.
+
+    The old manifest goes first: a kill in between leaves a folder without a manifest (an
+    unfinished bundle), never new files described by an old manifest.
+    """
+    (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    new = {p.name for p in work.iterdir()}
+    for name in sorted(new - {MANIFEST_NAME}):
+        os.replace(work / name, out_dir / name)
+    for entry in out_dir.iterdir():
+        stale = entry.name in OUTPUT_NAMES and entry.name not in new
+        if (stale or _OWN_PART_RE.match(entry.name)) and entry.is_file():
+            entry.unlink()
+    os.replace(work / MANIFEST_NAME, out_dir / MANIFEST_NAME)
+    work.rmdir()
+
+
+def _remove_stale_temps(out_dir: Path) -> None:
+    """Delete the temporary folders of killed builds of this out folder (beside it, or
+    inside it when it is a mount point)."""
+    try:
+        siblings = list(out_dir.parent.iterdir())
+        if out_dir.is_dir():
+            siblings += list(out_dir.iterdir())
+    except OSError:
+        return
+    for path in siblings:
+        match = _TEMP_RE.match(path.name)
+        if not match or match["out"] != out_dir.name or not path.is_dir():
+            continue
+        pid = int(match["pid"])
+        alive = True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            pass
+        if pid == os.getpid() or not alive:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _swap_in(work: Path, out_dir: Path) -> None:
+    """Put the finished folder in place of out_dir (two renames; the old one then goes)."""
+    if not out_dir.exists():
+        os.rename(work, out_dir)
+        return
+    old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=_temp_prefix(out_dir, "old")))
+    os.rmdir(old)
+    os.rename(out_dir, old)
+    try:
+        os.rename(work, out_dir)
+    except BaseException:
+        os.rename(old, out_dir)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def protected_inputs(settings: Settings) -> list[tuple[str, Path]]:
+    """(what, path) of every input of a build: the out folder must not hold any of them."""
+    items: list[tuple[str, Path | None]] = [
+        ("requirements file", settings.requirements),
+        ("lock file", settings.lock_file),
+        ("config file", settings.config_file),
+        ("plugins folder", settings.plugins),
+        ("startup script", settings.startup_script),
+        ("dags folder", settings.dags),
+    ]
+    if settings.constraints and "://" not in settings.constraints:
+        items.append(("constraints file", Path(settings.constraints)))
+    items += [("local package", p) for p in settings.local_packages]
+    return [(what, path) for what, path in items if path is not None]
+
+
+def _owned_names(out_dir: Path) -> set[str] | None:
+    """Names the previous build's manifest says it wrote (None: no readable manifest)."""
+    try:
+        raw = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+        outputs = raw["outputs"]
+        if not isinstance(outputs, dict):
+            return None
+        return {str(n) for n in outputs if str(n) in OUTPUT_NAMES} | {MANIFEST_NAME}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _is_own_temp(entry: Path, out_dir: Path) -> bool:
+    match = _TEMP_RE.match(entry.name)
+    return match is not None and match["out"] == out_dir.name and entry.is_dir()
+
+
+def check_out_dir(out_dir: Path, protected: Sequence[tuple[str, Path]]) -> None:
+    """Refuse an out folder that holds (or lies inside) an input, or files mwaadeps did not
+    write: a build replaces the whole folder."""
+    out = out_dir.resolve()
+    for what, path in protected:
+        p = path.resolve()
+        if p == out or out in p.parents:
+            raise BundleError(
+                f"The out folder {out_dir} holds the {what} {path}; a build replaces the "
+                "whole out folder and would overwrite or delete it.",
+                hint="Choose an out folder of its own with --out (the default is dist/ beside "
+                "mwaadeps.toml).",
+            )
+        if p in out.parents and p.is_dir():
+            raise BundleError(
+                f"The out folder {out_dir} is inside the {what} {path}; the bundle would end "
+                "up in your inputs.",
+                hint="Choose an out folder outside it with --out.",
+            )
+    if not out.is_dir():
+        if out.exists():
+            raise BundleError(f"The out folder {out_dir} is a file.", hint="Choose another --out.")
+        return
+    owned = _owned_names(out) or set()
+    foreign = sorted(
+        entry.name
+        for entry in out.iterdir()
+        if entry.name not in owned
+        and not _OWN_PART_RE.match(entry.name)
+        and not _is_own_temp(entry, out)
+    )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise BundleError(
+            f"The out folder {out_dir} holds files an earlier mwaadeps build did not write "
+            f"({shown}); a build replaces the whole folder, so mwaadeps refuses rather than "
+            "delete them.",
+            hint="Move those files elsewhere, or choose an empty or new out folder with --out.",
+        )
 
 
 def input_digest(path: Path | None) -> str | None:

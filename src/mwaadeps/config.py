@@ -9,13 +9,14 @@ import difflib
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from .errors import ConfigError
-from .redact import redact_url
+from .redact import has_credentials, redact_url, split_userinfo, strip_credentials, with_credentials
 from .targets import Target, resolve_target
 
 if sys.version_info >= (3, 11):
@@ -64,60 +65,99 @@ _ENV_KEYS = {
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """A private package index (e.g. Nexus); credentials come from environment variables."""
+    """A private package index (e.g. Nexus); credentials come from environment variables.
+
+    ``key`` names the setting the URL came from (``[index] url``, ``MWAADEPS_INDEX_URL``,
+    ``--index-url``), for messages.
+    """
 
     url: str
     extra_urls: tuple[str, ...] = ()
     username_env: str | None = None
     password_env: str | None = None
+    key: str = "[index] url"
 
-    def _with_auth(self, url: str, user: str | None, password: str | None) -> str:
+    def _urls(self) -> list[tuple[str, str]]:
+        """(setting name, URL) of every index URL."""
+        extra_key = "[index] extra-urls" if self.key == "[index] url" else self.key
+        return [(self.key, self.url), *((extra_key, u) for u in self.extra_urls)]
+
+    @staticmethod
+    def _placeholder_auth(url: str, user: str | None, password: str | None) -> str:
         if user is None and password is None:
             return url
-        scheme, sep, rest = url.partition("://")
-        auth = user or ""
-        if password is not None:
-            auth += f":{password}"
+        bare, _ = strip_credentials(url)
+        scheme, sep, rest = bare.partition("://")
+        auth = (user or "") + (f":{password}" if password is not None else "")
         return f"{scheme}{sep}{auth}@{rest}"
 
-    def _expand(self, url: str, env: Mapping[str, str]) -> str:
-        def sub(match: re.Match[str]) -> str:
-            name = match.group(1) or match.group(2)
-            if name not in env:
-                raise ConfigError(
-                    f"The index URL needs the environment variable {name}, which is not set.",
-                    hint=f"export {name}=... before running mwaadeps.",
-                )
-            return env[name]
+    def _expand(self, url: str, env: Mapping[str, str], key: str) -> str:
+        """${VAR} and $VAR expanded; values in the user:password part are percent-encoded."""
 
-        return re.sub(r"\$\{(\w+)\}|\$(\w+)", sub, url)
+        def sub(encode: bool) -> Callable[[re.Match[str]], str]:
+            def inner(match: re.Match[str]) -> str:
+                name = match.group(1) or match.group(2)
+                if name not in env:
+                    raise ConfigError(
+                        f"{key} needs the environment variable {name}, which is not set.",
+                        hint=f"export {name}=... before running mwaadeps.",
+                    )
+                return quote(env[name], safe="") if encode else env[name]
+
+            return inner
+
+        pattern = r"\$\{(\w+)\}|\$(\w+)"
+        scheme, userinfo, rest = split_userinfo(url)
+        if userinfo is None:
+            return re.sub(pattern, sub(False), url)
+        return f"{scheme}{re.sub(pattern, sub(True), userinfo)}@{re.sub(pattern, sub(False), rest)}"
 
     def secrets(self, env: Mapping[str, str]) -> tuple[str, ...]:
-        """The credential values, to mask in any output."""
+        """The credential values (from variables or written in the URLs), to mask in output."""
         names = [self.username_env, self.password_env]
-        names += re.findall(r"\$\{(\w+)\}", " ".join((self.url, *self.extra_urls)))
-        return tuple(env[n] for n in names if n and env.get(n))
+        urls = [u for _, u in self._urls()]
+        names += re.findall(r"\$\{(\w+)\}|\$(\w+)", " ".join(urls))
+        flat = [n for item in names for n in (item if isinstance(item, tuple) else (item,))]
+        values = [env[n] for n in flat if n and env.get(n)]
+        for url in urls:
+            _, creds = strip_credentials(url)
+            if creds and has_credentials(url):
+                values += [c for c in creds if c]
+        return tuple(dict.fromkeys(values))
 
     def resolved_urls(self, env: Mapping[str, str]) -> list[str]:
-        """Index URLs with real credentials: for the resolver only, never printed."""
-        user = env.get(self.username_env) if self.username_env else None
-        password = env.get(self.password_env) if self.password_env else None
+        """Index URLs with real (percent-encoded) credentials: for downloads only, never shown."""
         for var in (self.username_env, self.password_env):
             if var and var not in env:
                 raise ConfigError(
                     f"The private index needs the environment variable {var}, which is not set.",
                     hint=f"export {var}=... (mwaadeps never stores index credentials).",
                 )
-        return [
-            self._expand(self._with_auth(u, user, password), env)
-            for u in (self.url, *self.extra_urls)
-        ]
+        user = env.get(self.username_env) if self.username_env else None
+        password = env.get(self.password_env) if self.password_env else None
+        out = []
+        for key, url in self._urls():
+            url = self._expand(url, env, key)
+            out.append(with_credentials(url, user, password))
+        return out
 
     def placeholder_urls(self) -> list[str]:
-        """Index URLs with ${VAR} placeholders, as MWAA expands them in requirements.txt."""
+        """Index URLs with ${VAR} placeholders, as MWAA expands them in requirements.txt.
+
+        A URL with literal credentials would write them into a file: refused.
+        """
+        for key, url in self._urls():
+            if has_credentials(url):
+                raise ConfigError(
+                    f"{key} holds a literal user/password ({redact_url(url)}); mwaadeps "
+                    "would write it into dist/requirements.txt.",
+                    hint="Write the URL without credentials and set username-env/password-env "
+                    "in [index], or use placeholders: https://${INDEX_USER}:${INDEX_TOKEN}@host/"
+                    "simple (MWAA and mwaadeps expand them from the environment).",
+                )
         user = f"${{{self.username_env}}}" if self.username_env else None
         password = f"${{{self.password_env}}}" if self.password_env else None
-        return [self._with_auth(u, user, password) for u in (self.url, *self.extra_urls)]
+        return [self._placeholder_auth(u, user, password) for _, u in self._urls()]
 
     @property
     def display_url(self) -> str:
@@ -500,6 +540,7 @@ def load_settings(
             url=cli.get("index_url") or env["MWAADEPS_INDEX_URL"],
             username_env=index.username_env if index else None,
             password_env=index.password_env if index else None,
+            key="--index-url" if cli.get("index_url") else "MWAADEPS_INDEX_URL",
         )
     cache = cli.get("cache_dir") or (
         (base / raw["cache-dir"])

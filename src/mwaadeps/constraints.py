@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import urllib.error
 import urllib.request
@@ -15,7 +16,7 @@ from packaging.utils import canonicalize_name
 from .config import Settings
 from .errors import ConstraintsError
 from .progress import NullReporter, Reporter
-from .redact import redact_url
+from .redact import redact_text, redact_url, strip_credentials
 from .shipped import ShippedFile, shipped
 from .targets import PROVIDED_BY_IMAGE, Target, is_essential_name
 
@@ -110,15 +111,27 @@ def _cache_path(settings: Settings, url: str) -> Path:
 def fetch_text(url: str, timeout: float = TIMEOUT_S) -> str:
     """GET a text file; errors become ConstraintsError naming the (redacted) URL."""
     shown = redact_url(url)
-    request = urllib.request.Request(url, headers={"User-Agent": "mwaadeps"})
+    # urllib cannot send user:password@ itself (it fails with the password in its message):
+    # the credentials go in a Basic auth header, percent-decoded.
+    bare, creds = strip_credentials(url)
+    headers = {"User-Agent": "mwaadeps"}
+    if creds is not None and creds != ("", ""):
+        token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    secrets = tuple(c for c in creds or () if c)
+    request = urllib.request.Request(bare, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             data: bytes = resp.read()
     except urllib.error.HTTPError as exc:
-        hint = "Check the Airflow version and --constraints." if exc.code == 404 else None
+        hint = {
+            404: "Check the Airflow version and --constraints.",
+            401: "Check the credentials in the constraints URL.",
+            403: "Check the credentials in the constraints URL.",
+        }.get(exc.code)
         raise ConstraintsError(f"Fetching {shown} failed: HTTP {exc.code}.", hint=hint) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError) as exc:
+        reason = redact_text(str(getattr(exc, "reason", exc)), secrets)
         raise ConstraintsError(
             f"Cannot reach {shown}: {reason}.",
             hint="You seem to be offline or behind a proxy. Pass --constraints with a local "

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
@@ -23,6 +26,9 @@ from .redact import redact_url
 from .resolvers import RESOLVERS, Resolved, ResolveJob
 from .targets import PROVIDED_BY_IMAGE, Target
 
+if TYPE_CHECKING:
+    from .requirements import RequirementsFile
+
 
 @dataclass(frozen=True)
 class LockInputs:
@@ -34,6 +40,8 @@ class LockInputs:
     index_urls: tuple[str, ...]
     find_links: tuple[str, ...]
     digest: str
+    # name -> (file:line, allowed "alg:hex" hashes) of the user's --hash lines.
+    hashes: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,53 @@ class LockResult:
     path: Path
     reused: bool
     seconds: float
+    inputs: LockInputs | None = None
+
+
+_HASH_ALGOS = {"sha256", "sha384", "sha512"}
+
+
+def user_hashes(parsed: RequirementsFile) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The user's --hash values by package; with --require-hashes (or any --hash, as pip
+    does) every requirement must be pinned with == and carry a hash."""
+    required = bool(parsed.options_named("--require-hashes")) or any(
+        r.hashes for r in parsed.requirements
+    )
+    if not required:
+        return {}
+    provided = {canonicalize_name(p) for p in PROVIDED_BY_IMAGE}
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    problems: list[str] = []
+    for req in parsed.requirements:
+        if req.name in provided:
+            continue
+        specs = list(req.requirement.specifier)
+        pinned = (
+            len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version
+        )
+        if not pinned:
+            problems.append(f"{req.origin}: {req.requirement.name} is not pinned with ==")
+        if not req.hashes:
+            problems.append(f"{req.origin}: {req.requirement.name} has no --hash")
+        bad = [
+            h
+            for h in req.hashes
+            if h.partition(":")[0] not in _HASH_ALGOS or not h.partition(":")[2]
+        ]
+        if bad:
+            problems.append(f"{req.origin}: {bad[0]} is not a sha256/sha384/sha512 hash")
+        prior = out.get(req.name)
+        joined = tuple(sorted(set(req.hashes) | set(prior[1] if prior else ())))
+        out[req.name] = (prior[0] if prior else str(req.origin), joined)
+    if problems:
+        listed = "\n".join(f"  {p}" for p in problems[:10])
+        raise RequirementsError(
+            f"{parsed.path} checks hashes (--require-hashes or a --hash line), so every "
+            f"requirement must be pinned with == and carry --hash:\n{listed}",
+            hint="Add `==version --hash=sha256:...` to each line (pip-compile --generate-hashes "
+            "writes them), or remove --require-hashes and every --hash.",
+        )
+    return out
 
 
 def _local_wheels(settings: Settings, reporter: Reporter) -> tuple[list[str], list[str]]:
@@ -170,6 +225,7 @@ def gather_inputs(
         elif opt.name in ("--find-links", "-f") and "://" not in value:
             find_links.append(str((opt.origin.file.parent / value).resolve()))
     extra_constraints.extend(str(c.requirement) for c in parsed.constraints)
+    hashes = user_hashes(parsed)
     local_links, local_digests = _local_wheels(settings, reporter)
     find_links.extend(local_links)
     digest_src = {
@@ -191,6 +247,7 @@ def gather_inputs(
         tuple(index_urls),
         tuple(find_links),
         digest,
+        hashes,
     )
 
 
@@ -246,38 +303,64 @@ def resolve_base(
     )
     key = hashlib.sha256(key_src.encode()).hexdigest()[:32]
     cache = settings.cache_dir / "base" / f"{key}.json"
-    if cache.is_file():
-        from .lockfile import Artifact
+    cached = _read_base_cache(cache)
+    if cached is not None:
+        return cached
+    reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
+    resolver = RESOLVERS["uv"]()
+    job = resolve_job(settings, target, constraints, None, {"base": target.base_requirements()})
+    resolved = resolver.resolve(dataclasses.replace(job, prefer_cache=prefer_cache))
+    text = json.dumps(
+        {
+            n: {
+                "version": r.version,
+                "wheels": [w.to_dict() for w in r.wheels],
+                "sdist": r.sdist.to_dict() if r.sdist else None,
+            }
+            for n, r in sorted(resolved.items())
+        },
+        indent=1,
+    )
+    _atomic_write_text(cache, text)
+    return resolved
 
-        raw = json.loads(cache.read_text())
-        return {
+
+def _read_base_cache(path: Path) -> dict[str, Resolved] | None:
+    """The cached base resolution, or None when absent or unreadable (a miss)."""
+    from .lockfile import Artifact
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        out = {
             n: Resolved(
                 n,
-                r["version"],
+                str(r["version"]),
                 tuple(Artifact.from_dict(w) for w in r["wheels"]),
                 Artifact.from_dict(r["sdist"]) if r.get("sdist") else None,
             )
             for n, r in raw.items()
         }
-    reporter.step(f"Resolving MWAA {target.airflow_version}'s base install")
-    resolver = RESOLVERS["uv"]()
-    job = resolve_job(settings, target, constraints, None, {"base": target.base_requirements()})
-    resolved = resolver.resolve(dataclasses.replace(job, prefer_cache=prefer_cache))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(
-        json.dumps(
-            {
-                n: {
-                    "version": r.version,
-                    "wheels": [w.to_dict() for w in r.wheels],
-                    "sdist": r.sdist.to_dict() if r.sdist else None,
-                }
-                for n, r in sorted(resolved.items())
-            },
-            indent=1,
-        )
-    )
-    return resolved
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        # Truncated or damaged (a kill mid-write by an older mwaadeps): resolve again.
+        path.unlink(missing_ok=True)
+        return None
+    return out if out else None
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write a file in one rename: readers never see half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def base_snapshot(target: Target, constraints: Constraints) -> dict[str, str] | None:
@@ -399,7 +482,9 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
         except Exception:  # an unreadable lock is simply stale
             existing = None
         if existing is not None and existing.inputs_sha256 == inputs.digest:
-            return LockResult(existing, settings.lock_file, True, time.monotonic() - started)
+            return LockResult(
+                existing, settings.lock_file, True, time.monotonic() - started, inputs
+            )
     resolver_cls = RESOLVERS[settings.resolver]
     resolver = resolver_cls()
     if hasattr(resolver, "check_host"):
@@ -442,6 +527,13 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
         ),
         provided_by_image=PROVIDED_BY_IMAGE,
     )
+    if inputs.hashes:  # the index's sha256 of each chosen file against the user's --hash
+        from .wheels import check_user_hashes
+
+        for pkg in result.packages:
+            artifact = pkg.wheel or pkg.sdist
+            if artifact is not None and artifact.sha256:
+                check_user_hashes(inputs.hashes, pkg.name, artifact.filename, artifact.sha256)
     settings.lock_file.parent.mkdir(parents=True, exist_ok=True)
     lockfile.write(result, settings.lock_file)
-    return LockResult(result, settings.lock_file, False, time.monotonic() - started)
+    return LockResult(result, settings.lock_file, False, time.monotonic() - started, inputs)

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+# userinfo runs to the LAST `@` before the host: an unencoded `@` in a password
+# (`user:p@ss@host`) must not leave half of it visible.
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s]+)@")
+_PLACEHOLDER = re.compile(r"(\$\{\w+\}|\$\w+)(:(\$\{\w+\}|\$\w+))?")
+
+
+def split_userinfo(url: str) -> tuple[str, str | None, str]:
+    """(scheme://, userinfo or None, rest after the `@`), the userinfo up to the last `@`."""
+    match = _USERINFO.match(url)
+    if match is None:
+        scheme, sep, rest = url.partition("://")
+        return (scheme + sep, None, rest) if sep else ("", None, url)
+    return match.group("scheme"), match.group("userinfo"), url[match.end() :]
 
 
 def redact_url(url: str) -> str:
     """The URL with any user:password replaced by ****."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    scheme, userinfo, rest = split_userinfo(url)
+    if userinfo is None:
         return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"****@{host}", parts.path, parts.query, parts.fragment))
+    return f"{scheme}****@{rest}"
 
 
 def has_credentials(url: str) -> bool:
@@ -24,14 +33,48 @@ def has_credentials(url: str) -> bool:
     match = _USERINFO.search(url)
     if not match:
         return False
-    userinfo = match.group("userinfo")
-    return not re.fullmatch(r"(\$\{\w+\}|\$\w+)(:(\$\{\w+\}|\$\w+))?", userinfo)
+    return not _PLACEHOLDER.fullmatch(match.group("userinfo"))
+
+
+def strip_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(the URL without userinfo, (user, password) percent-decoded, or None)."""
+    scheme, userinfo, rest = split_userinfo(url)
+    if userinfo is None:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    return f"{scheme}{rest}", (unquote(user), unquote(password))
+
+
+def with_credentials(url: str, user: str | None, password: str | None) -> str:
+    """The URL with user:password inserted, each percent-encoded (`/`, `#`, `@` are safe)."""
+    if user is None and password is None:
+        return url
+    bare, _ = strip_credentials(url)
+    scheme, sep, rest = bare.partition("://")
+    auth = quote(user or "", safe="")
+    if password is not None:
+        auth += ":" + quote(password, safe="")
+    return f"{scheme}{sep}{auth}@{rest}"
+
+
+def host_key(url: str) -> str:
+    """host[:port] of a URL (lower-case), to match credentials to downloads."""
+    parts = urlsplit(strip_credentials(url)[0])
+    host = (parts.hostname or "").lower()
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Text with userinfo in URLs and every given secret value masked."""
-    out = _USERINFO.sub(lambda m: f"{m.group('scheme')}****@", text)
+    """Text with userinfo in URLs and every given secret value (raw or encoded) masked."""
+
+    def mask(match: re.Match[str]) -> str:
+        if _PLACEHOLDER.fullmatch(match.group("userinfo")):
+            return match.group(0)  # ${VAR} placeholders are no secret
+        return f"{match.group('scheme')}****@"
+
+    out = _USERINFO.sub(mask, text)
     for secret in secrets:
         if secret and len(secret) >= 3:
-            out = out.replace(secret, "****")
+            for form in {secret, quote(secret, safe="")}:
+                out = out.replace(form, "****")
     return out

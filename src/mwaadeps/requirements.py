@@ -159,7 +159,9 @@ class RequirementsFile:
 def _userinfo_spans(text: str) -> Iterator[tuple[int, int, int]]:
     """(start, userinfo start, ``@`` index) of each ``scheme://userinfo@``, in linear time.
 
-    The same matches as ``[a-zA-Z][a-zA-Z0-9+.-]*://[^/@\\s]+@`` found left to right.
+    The same matches as ``[a-zA-Z][a-zA-Z0-9+.-]*://[^/\\s]+@`` found left to right: the
+    userinfo runs to the LAST ``@`` before the host, so an unencoded ``@`` in a password
+    is masked with the rest of it.
     """
     floor = 0
     at = text.find("://")
@@ -170,11 +172,14 @@ def _userinfo_spans(text: str) -> Iterator[tuple[int, int, int]]:
         while start < at and not (text[start].isascii() and text[start].isalpha()):
             start += 1
         end = at + 3
-        while end < len(text) and text[end] not in "/@" and not text[end].isspace():
+        last = -1
+        while end < len(text) and text[end] != "/" and not text[end].isspace():
+            if text[end] == "@":
+                last = end
             end += 1
-        if start < at and end > at + 3 and end < len(text) and text[end] == "@":
-            yield start, at + 3, end
-            floor = end + 1
+        if start < at and last > at + 3:
+            yield start, at + 3, last
+            floor = last + 1
             at = text.find("://", floor)
         else:
             at = text.find("://", at + 1)

@@ -21,7 +21,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from .errors import FileSystemError, ResolutionError
-from .isolation import clean_env, uv_binary
+from .isolation import clean_env, index_args, pip_index_env, uv_binary
 from .lockfile import Artifact
 from .redact import redact_text
 from .targets import Target
@@ -122,7 +122,12 @@ def _run_uv(
         cmd += ["--cache-dir", str(job.cache_dir)]
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, env=clean_env(), timeout=UV_TIMEOUT_S, check=False
+            cmd,
+            capture_output=True,
+            text=True,
+            env=clean_env(index_args(job.index_urls)[1]),
+            timeout=UV_TIMEOUT_S,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise ResolutionError(
@@ -184,10 +189,7 @@ def _common_args(job: ResolveJob, work: Path) -> list[str]:
         job.target.python_full,
         "--no-header",
     ]
-    if job.index_urls:
-        args += ["--index-url", job.index_urls[0]]
-        for url in job.index_urls[1:]:
-            args += ["--extra-index-url", url]
+    args += index_args(job.index_urls)[0]
     for link in job.find_links:
         args += ["--find-links", link]
     return args
@@ -334,15 +336,16 @@ class PipToolsResolver(Resolver):
                 "--no-annotate",
                 "--strip-extras",
                 "--allow-unsafe",
+                "--no-emit-index-url",
                 "--output-file",
                 str(work / "out.txt"),
                 str(merged),
             ]
-            for i, url in enumerate(job.index_urls):
-                cmd += ["--index-url" if i == 0 else "--extra-index-url", url]
             for link in job.find_links:
                 cmd += ["--find-links", link]
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), check=False)
+            # The index URLs (and their credentials) go in pip's environment, not argv.
+            env = clean_env(pip_index_env(job.index_urls))
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
             if proc.returncode != 0:
                 raise ResolutionError(
                     "pip-compile failed:\n" + explain_uv_error(proc.stderr, job.secrets)

@@ -7,7 +7,9 @@ import base64
 import contextlib
 import hashlib
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -19,15 +21,15 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from .errors import DownloadError, WheelError
-from .isolation import clean_env, uv_binary
+from .errors import DownloadError, RequirementsError, WheelError
+from .isolation import clean_env, index_args, uv_binary
 from .lockfile import Artifact, LockedPackage
 from .progress import NullReporter, Reporter
-from .redact import redact_url
+from .redact import host_key, redact_text, redact_url, split_userinfo, strip_credentials
 from .sdist import CompiledOnMwaa
 from .targets import Target
 
@@ -94,26 +96,82 @@ def check_wheel_for_target(filename: str, target: Target, package: str | None = 
         )
 
 
-class Downloader:
-    """HTTP downloads into a content-addressed cache, with index credentials and retries."""
+_VAR = re.compile(r"\$\{(\w+)\}")
 
-    def __init__(self, cache_dir: Path, index_urls: Sequence[str] = ()) -> None:
+
+class Downloader:
+    """HTTP downloads into a content-addressed cache, with index credentials and retries.
+
+    A cached file is reused only when its size and sha256 still match the lock; one that
+    does not (truncated, swapped) is deleted and fetched again.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        index_urls: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.root = cache_dir / "files"
         self.downloaded_bytes = 0
+        self.repaired: list[str] = []
+        self._env = dict(os.environ if env is None else env)
         self._auth: dict[str, tuple[str, str]] = {}
         for url in index_urls:
-            parts = urlsplit(url)
-            if parts.username or parts.password:
-                self._auth[parts.hostname or ""] = (parts.username or "", parts.password or "")
+            _, creds = strip_credentials(self._expand(url))
+            if creds is not None and creds != ("", ""):
+                self._auth.setdefault(host_key(url), creds)
+
+    def _expand(self, url: str) -> str:
+        """${VAR} in a URL's user:password part expanded from the environment (encoded)."""
+        scheme, userinfo, rest = split_userinfo(url)
+        if userinfo is None or "$" not in userinfo:
+            return url
+
+        def sub(match: re.Match[str]) -> str:
+            return quote(self._env.get(match.group(1), ""), safe="")
+
+        return f"{scheme}{_VAR.sub(sub, userinfo)}@{rest}"
 
     def cached(self, artifact: Artifact) -> Path:
         return self.root / artifact.sha256[:2] / artifact.sha256 / artifact.filename
 
+    @staticmethod
+    def intact(path: Path, artifact: Artifact) -> bool:
+        """True when the file has the artifact's size (if known) and sha256."""
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return False
+        if artifact.size is not None and size != artifact.size:
+            return False
+        return bool(artifact.sha256) and sha256_file(path) == artifact.sha256
+
     def fetch(self, artifact: Artifact, package: str) -> Path:
         """The verified file, from the cache or downloaded."""
         dest = self.cached(artifact)
-        if dest.is_file():
-            return dest
+        damaged = False
+        if artifact.sha256 and dest.is_file():
+            if self.intact(dest, artifact):
+                return dest
+            # Truncated or swapped: never bundle it; fetch it again.
+            dest.unlink(missing_ok=True)
+            self.repaired.append(artifact.filename)
+            damaged = True
+        try:
+            return self._fetch(artifact, package)
+        except DownloadError as exc:
+            if not damaged:
+                raise
+            raise DownloadError(
+                f"{package}: the cached {artifact.filename} did not match the lock's sha256 "
+                f"{artifact.sha256} (damaged or replaced); it was deleted, and fetching it "
+                f"again failed: {exc.message}",
+                hint="Run the command again when the index is reachable; mwaadeps never "
+                "bundles a cached file that fails its check.",
+            ) from None
+
+    def _fetch(self, artifact: Artifact, package: str) -> Path:
         if artifact.path and not artifact.url:
             src = Path(artifact.path)
             if artifact.path.startswith("local:"):
@@ -137,25 +195,23 @@ class Downloader:
                     break
                 last = exc
                 time.sleep(0.5 * (2**attempt))
+            except ValueError as exc:  # http.client.InvalidURL: its text may hold the URL
+                last = OSError(f"invalid URL ({type(exc).__name__})")
+                break
         reason = getattr(last, "reason", last)
         code = getattr(last, "code", None)
         raise DownloadError(
             f"{package}: downloading {redact_url(artifact.url)} failed"
-            + (f" (HTTP {code})." if code else f": {reason}."),
+            + (f" (HTTP {code})." if code else f": {redact_text(str(reason))}."),
             hint="Check your network or index credentials; cached wheels are reused, so "
             "running the command again resumes where it stopped.",
         )
 
     def _get(self, url: str) -> bytes:
-        parts = urlsplit(url)
+        url, creds = strip_credentials(self._expand(url))
         headers = {"User-Agent": "mwaadeps"}
-        if parts.username or parts.password:
-            creds = (parts.username or "", parts.password or "")
-            url = url.replace(f"{parts.netloc}", parts.hostname or "", 1)
-            if parts.port:
-                url = url.replace(parts.hostname or "", f"{parts.hostname}:{parts.port}", 1)
-        else:
-            creds = self._auth.get(parts.hostname or "", ("", ""))
+        if creds is None or creds == ("", ""):
+            creds = self._auth.get(host_key(url), ("", ""))
         if creds != ("", ""):
             token = base64.b64encode(f"{creds[0]}:{creds[1]}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
@@ -177,10 +233,94 @@ class Downloader:
         dest = self.root / actual[:2] / actual / artifact.filename
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return dest
+
+
+BUILD_RECORD = "wheel.sha256"
+
+
+def cached_build(out: Path) -> Path | None:
+    """The wheel a previous build stored in `out` if it still matches its recorded sha256.
+
+    A damaged entry (no record, truncated or replaced wheel) is removed: the caller builds
+    again.
+    """
+    try:
+        name, digest = (out / BUILD_RECORD).read_text(encoding="utf-8").split()
+    except (OSError, ValueError):
+        name = digest = ""
+    wheel = out / name
+    if name and "/" not in name and wheel.is_file() and sha256_file(wheel) == digest:
+        return wheel
+    if out.exists():
+        shutil.rmtree(out, ignore_errors=True)
+    return None
+
+
+def store_build(wheel: Path, out: Path) -> Path:
+    """Move a built wheel into `out` with its sha256 record, in one rename."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
+    try:
+        dest = tmp / wheel.name
+        shutil.copyfile(wheel, dest)
+        os.chmod(dest, 0o644)
+        (tmp / BUILD_RECORD).write_text(f"{wheel.name} {sha256_file(dest)}\n", encoding="utf-8")
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            shutil.rmtree(out, ignore_errors=True)
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another build stored it meanwhile
+            existing = cached_build(out)
+            if existing is None:
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+            return existing
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out / wheel.name
+
+
+def normalize_wheel(wheel: Path) -> None:
+    """Rewrite a built wheel's entry modes (0644, 0755 when executable) and dates.
+
+    Builders copy the mode of each file as the umask left it; the same source must give
+    the same bytes whatever the umask.
+    """
+    with zipfile.ZipFile(wheel) as zf:
+        infos = zf.infolist()
+        entries = [(i, zf.read(i)) for i in infos]
+    changed = False
+    rebuilt = []
+    for info, data in entries:
+        mode = info.external_attr >> 16
+        kind = stat.S_IFMT(mode) or (stat.S_IFDIR if info.is_dir() else stat.S_IFREG)
+        perm = 0o755 if info.is_dir() or mode & 0o100 else 0o644
+        new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+        new.compress_type = info.compress_type
+        new.create_system = 3
+        new.external_attr = ((kind | perm) << 16) | (info.external_attr & 0xFFFF)
+        changed = changed or new.external_attr != info.external_attr or info.create_system != 3
+        rebuilt.append((new, data))
+    if not changed:
+        return
+    tmp = wheel.with_name(f".{wheel.name}.part")
+    with zipfile.ZipFile(tmp, "w") as out:
+        for info, data in rebuilt:
+            out.writestr(info, data)
+    os.replace(tmp, wheel)
 
 
 def _build_wheel(
@@ -201,22 +341,26 @@ def _build_wheel(
         cmd += ["--out-dir", tmp, str(source)]
         if cache_dir is not None:
             cmd += ["--cache-dir", str(cache_dir / "uv")]
-        for i, url in enumerate(index_urls):
-            cmd += ["--index-url" if i == 0 else "--extra-index-url", url]
+        # Credentials reach uv through its environment, never argv.
+        idx_args, idx_env = index_args(index_urls)
+        cmd += idx_args
         proc = subprocess.run(
             cmd,
             capture_output=True,
             text=True,
             check=False,
-            env=clean_env({"SOURCE_DATE_EPOCH": REPRODUCIBLE_EPOCH, **(extra_env or {})}),
+            env=clean_env(
+                {"SOURCE_DATE_EPOCH": REPRODUCIBLE_EPOCH, **idx_env, **(extra_env or {})}
+            ),
         )
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or len(wheels) != 1:
-            tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+            tail = redact_text("\n".join(proc.stderr.strip().splitlines()[-8:]))
             raise WheelError(
                 f"{what}: building a wheel failed:\n{tail}",
                 hint="Publish a wheel for it to your index, or fix the package's build.",
             )
+        normalize_wheel(wheels[0])
         out_dir.mkdir(parents=True, exist_ok=True)
         dest = out_dir / wheels[0].name
         shutil.move(str(wheels[0]), dest)
@@ -248,9 +392,9 @@ def wheel_from_sdist(
     """
     assert pkg.sdist is not None
     out = cache_dir / "built" / pkg.sdist.sha256
-    existing = list(out.glob("*.whl")) if out.is_dir() else []
-    if existing:
-        return existing[0]
+    existing = cached_build(out)
+    if existing is not None:
+        return existing
     what = f"{pkg.name} {pkg.version} (sdist only)"
     with tempfile.TemporaryDirectory(prefix="mwaadeps-sdist-") as tmp:
         wheel = _build_wheel(sdist, Path(tmp) / "a", what, index_urls, cache_dir)
@@ -275,10 +419,7 @@ def wheel_from_sdist(
                     f"{pkg.name} {pkg.version}: built its pure-Python wheel without the optional "
                     "C speed-ups (no wheel for MWAA was published)."
                 )
-        out.mkdir(parents=True, exist_ok=True)
-        dest = out / wheel.name
-        shutil.move(str(wheel), dest)
-        return dest
+        return store_build(wheel, out)
 
 
 _BINARY_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
@@ -350,22 +491,24 @@ def build_local_package(
             hint="Fix local-packages in mwaadeps.toml.",
         )
     out = cache_dir / "local" / tree_digest(folder)
-    existing = list(out.glob("*.whl")) if out.is_dir() else []
-    if existing:
-        wheel = existing[0]
+    cached = cached_build(out)
+    if cached is not None:
+        wheel = cached
     else:
         reporter.step(f"Building local package {folder.name}")
         # Build from a copy: setuptools would leave build/ and *.egg-info in the user's tree.
         with tempfile.TemporaryDirectory(prefix="mwaadeps-src-") as tmp:
             source = Path(tmp) / folder.name
             shutil.copytree(folder, source, ignore=_ignore_build_outputs)
-            wheel = _build_wheel(source, out, f"local package {folder}", index_urls, cache_dir)
-        if not _pure(wheel.name):
-            shutil.rmtree(out, ignore_errors=True)
-            raise WheelError(
-                f"Local package {folder} built {wheel.name}, which is not pure Python.",
-                hint="Build it as a manylinux x86_64 wheel for the target instead.",
+            built = _build_wheel(
+                source, Path(tmp) / "out", f"local package {folder}", index_urls, cache_dir
             )
+            if not _pure(built.name):
+                raise WheelError(
+                    f"Local package {folder} built {built.name}, which is not pure Python.",
+                    hint="Build it as a manylinux x86_64 wheel for the target instead.",
+                )
+            wheel = store_build(built, out)
     # Every local wheel also sits in one find-links folder for the resolver.
     links = cache_dir / "local" / "links"
     links.mkdir(parents=True, exist_ok=True)
@@ -373,8 +516,44 @@ def build_local_package(
     if not linked.is_file() or sha256_file(linked) != sha256_file(wheel):
         for old in links.glob(wheel.name.split("-")[0] + "-*.whl"):
             old.unlink()
-        shutil.copy2(wheel, linked)
+        fd, tmp_link = tempfile.mkstemp(dir=links, prefix=".part-")
+        os.close(fd)
+        shutil.copyfile(wheel, tmp_link)
+        os.chmod(tmp_link, 0o644)
+        os.replace(tmp_link, linked)
     return linked
+
+
+UserHashes = Mapping[str, tuple[str, tuple[str, ...]]]
+
+
+def check_user_hashes(
+    hashes: UserHashes, name: str, filename: str, sha256: str, path: Path | None = None
+) -> None:
+    """Raise RequirementsError unless one of the user's --hash values for `name` matches
+    the file (hashes: name -> (file:line, ("sha256:hex", ...))).
+
+    Without `path` (a file not downloaded yet) only sha256 values can be checked.
+    """
+    entry = hashes.get(name)
+    if entry is None:
+        return
+    origin, allowed = entry
+    if path is None and not any(v.startswith("sha256:") for v in allowed):
+        return  # only sha384/sha512 values: checked once the file is downloaded
+    digests = {"sha256": sha256}
+    for value in allowed:
+        algo, _, hexdigest = value.partition(":")
+        if algo not in digests and algo in ("sha384", "sha512") and path is not None:
+            digests[algo] = hashlib.new(algo, path.read_bytes()).hexdigest()
+        if digests.get(algo) == hexdigest.lower():
+            return
+    raise RequirementsError(
+        f"{origin}: {filename} has sha256 {sha256}, which none of the --hash values of "
+        f"{name} allows.",
+        hint="The file differs from the one you pinned: check the index, or update the "
+        "--hash values if the change is expected.",
+    )
 
 
 def fetch_all(
@@ -386,6 +565,7 @@ def fetch_all(
     workers: int = WORKERS,
     *,
     compile_sdists: bool = True,
+    user_hashes: UserHashes | None = None,
     env: Mapping[str, str] | None = None,
     secrets: Sequence[str] = (),
 ) -> tuple[list[FetchedWheel], int]:
@@ -394,12 +574,14 @@ def fetch_all(
     compile_sdists: an sdist that needs compiling and builds with MWAA's toolchain is
     returned as itself (kind "sdist") plus its build requirements' wheels (kind "build");
     without it, such an sdist is an error (an image that installs wheels only).
+    user_hashes: the --hash values of the user's requirements, checked on what is fetched.
     """
     from . import sdist as sdists
 
     reporter = reporter or NullReporter()
-    downloader = Downloader(cache_dir, index_urls)
+    hashes = user_hashes or {}
     env = dict(env or {})
+    downloader = Downloader(cache_dir, index_urls, env)
     for pkg in packages:
         if pkg.wheel is not None:
             check_wheel_for_target(pkg.wheel.filename, target, pkg.name)
@@ -422,10 +604,12 @@ def fetch_all(
     def one(pkg: LockedPackage) -> list[FetchedWheel]:
         if pkg.wheel is not None:
             path = downloader.fetch(pkg.wheel, pkg.name)
+            check_user_hashes(hashes, pkg.name, path.name, pkg.wheel.sha256, path)
             size = path.stat().st_size
             return [FetchedWheel(pkg.name, pkg.version, path, pkg.wheel.sha256, size)]
         assert pkg.sdist is not None
         sdist = downloader.fetch(pkg.sdist, pkg.name)
+        check_user_hashes(hashes, pkg.name, sdist.name, pkg.sdist.sha256, sdist)
         if compile_sdists:
             verdict = sdists.cached_verdict(pkg, target, cache_dir, env)
             if verdict is not None:
@@ -462,4 +646,6 @@ def fetch_all(
             for future in futures:
                 future.cancel()
             raise
+    for filename in downloader.repaired:
+        reporter.warn(f"The cached {filename} failed its sha256 check; it was fetched again.")
     return sorted(results.values(), key=lambda w: w.filename), downloader.downloaded_bytes

@@ -317,7 +317,14 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         log: list[Request] = self.server.log  # type: ignore[attr-defined]
         log.append(Request(self.path, self.headers.get("Authorization")))
+        expected: str | None = getattr(self.server, "expected_auth", None)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client hung up
+            if expected is not None and self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="fakeworld"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             super().do_GET()
 
 
@@ -338,13 +345,22 @@ class Server:
         return [r.path for r in self.log]
 
 
+def basic_auth(user: str, password: str) -> str:
+    """The Authorization header value of HTTP Basic auth."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
 @contextmanager
-def serve(directory: Path) -> Iterator[Server]:
-    """Serve a folder on 127.0.0.1 (random port) from a background thread."""
+def serve(directory: Path, auth: tuple[str, str] | None = None) -> Iterator[Server]:
+    """Serve a folder on 127.0.0.1 (random port) from a background thread.
+
+    With ``auth`` (user, password) every request without that Basic auth gets HTTP 401.
+    """
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, directory=str(directory)))
     httpd.daemon_threads = True
     log: list[Request] = []
     httpd.log = log  # type: ignore[attr-defined]
+    httpd.expected_auth = basic_auth(*auth) if auth else None  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     port = int(httpd.server_address[1])
