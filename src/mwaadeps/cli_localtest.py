@@ -45,17 +45,22 @@ def local_test_command(
     network: Annotated[
         bool, typer.Option("--network", help="Give the container a network (default: none).")
     ] = False,
+    allow_stale: Annotated[
+        bool, typer.Option("--allow-stale", help="Test a dist/ built from inputs changed since.")
+    ] = False,
     airflow_version: cli.AirflowOpt = None,
     json_out: cli.JsonOpt = False,
     config: cli.ConfigOpt = None,
 ) -> None:
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
+    from .freshness import check_fresh
     from .localtest import docker_client, pick_image, read_bundle, run_bundle
 
     cli.set_json(json_out)
     settings = cli.settings_from(
         airflow_version=airflow_version, out=dist, dags=dags, config=config
     )
+    check_fresh(settings, settings.out_dir, allow_stale=allow_stale)
     bundle = read_bundle(settings.out_dir)
     version = settings.airflow_version or bundle.airflow_version
     client = docker_client()

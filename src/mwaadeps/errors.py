@@ -102,3 +102,10 @@ class DeployFailed(AwsError):
     """The MWAA update failed or left the environment unhealthy."""
 
     code = "deploy_failed"
+
+
+class StillUpdating(DeployFailed):
+    """The update was started but its end was not seen (timeout, lost wait): not a failure."""
+
+    exit_code = 75
+    code = "still_updating"

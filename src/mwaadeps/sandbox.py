@@ -58,6 +58,9 @@ class _Front:
     def __init__(self, moto_app: Any, emulator: MwaaEmulator) -> None:
         self.moto_app = moto_app
         self.emulator = emulator
+        # moto checks If-None-Match / If-Match and then writes; real S3 does both at once.
+        # Conditional writes are serialised here so that of two racing writers one gets 412.
+        self._conditional = threading.Lock()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -72,6 +75,11 @@ class _Front:
             if fault is not None:
                 _drain(environ)
                 return s3_error(start_response, *fault)
+            if environ.get("REQUEST_METHOD") in ("PUT", "POST") and (
+                "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ
+            ):
+                with self._conditional:
+                    return list(self.moto_app(environ, start_response))
         return self.moto_app(environ, start_response)  # type: ignore[no-any-return]
 
 
