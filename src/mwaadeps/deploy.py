@@ -1654,44 +1654,83 @@ def _update_and_verify(
     rep.step(f"UpdateEnvironment {pre.name}")
     started = time.time()
     data["update_started"] = started
+    record_id: int | None = None
+    key = ""
     try:
-        with translate(f"update MWAA environment {pre.name}", pre.name, pre.aws):
-            pre.aws.mwaa.update_environment(**kwargs)
-    except AwsError as exc:
-        return _replace(
+        # A signal between the call and the pending record would lose track of a started
+        # update: both happen with SIGINT/SIGTERM held back, delivered right after.
+        with _signals_deferred():
+            try:
+                with translate(f"update MWAA environment {pre.name}", pre.name, pre.aws):
+                    pre.aws.mwaa.update_environment(**kwargs)
+            except AwsError as exc:
+                return _replace(
+                    result,
+                    ok=False,
+                    error=ErrorInfo(
+                        "update_rejected",
+                        exc.message,
+                        exc.hint
+                        or "MWAA did not start the update; fix the cause and deploy again.",
+                    ),
+                )
+            record_id, key = _write_record(pre, data)
+        result = _replace(
             result,
-            ok=False,
-            error=ErrorInfo(
-                "update_rejected",
-                exc.message,
-                exc.hint or "MWAA did not start the update; fix the cause and deploy again.",
-            ),
+            update_called=True,
+            status="UPDATING",
+            record_id=record_id,
+            record_key=key,
+            started_at=_iso(started),
         )
-    except KeyboardInterrupt as exc:  # the call may have reached MWAA: the next command knows
-        record_id, key = _write_record(pre, data)
-        return _stopped(pre, result, exc, record_id, key, started, called="may have been called")
-    record_id, key = _write_record(pre, data)
-    pending = DeploymentRecord(record_id, key, {**data, "id": record_id})
-    result = _replace(
-        result,
-        update_called=True,
-        status="UPDATING",
-        record_id=record_id,
-        record_key=key,
-        started_at=_iso(started),
-    )
-    rep.step(
-        f"Update of {pre.name} started at {_iso(started)}; recorded as pending deployment "
-        f"{record_id} ({key})"
-    )
-    if not options.wait:
-        return result
+        rep.step(
+            f"Update of {pre.name} started at {_iso(started)}; recorded as pending deployment "
+            f"{record_id} ({key})"
+        )
+        if not options.wait:
+            return result
+        return _wait_and_verify(pre, result, options, rep, data, started)
+    except KeyboardInterrupt as exc:
+        if record_id is None:  # UpdateEnvironment was rejected or never sent
+            raise
+        return _stopped(pre, result, exc, record_id, key, started)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back (main thread, POSIX); they are delivered when the block ends."""
+    import signal
+    import threading
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _wait_and_verify(
+    pre: Preflight,
+    result: DeployResult,
+    options: DeployOptions,
+    rep: Reporter,
+    data: dict[str, Any],
+    started: float,
+) -> DeployResult:
+    """Wait for the started update, judge it, and rewrite its pending record."""
+    assert result.record_id is not None and result.record_key is not None
+    record_id = result.record_id
+    pending = DeploymentRecord(record_id, result.record_key, {**data, "id": record_id})
     try:
         environment = wait_for_update(
             pre.aws, pre.name, rep, poll_interval=options.poll_interval, timeout=options.timeout
         )
-    except KeyboardInterrupt as exc:
-        return _stopped(pre, result, exc, record_id, key, started)
     except MwaadepsError as exc:
         return _replace(
             result,
@@ -1712,8 +1751,8 @@ def _update_and_verify(
             status=status,
             error=ErrorInfo(
                 "still_updating",
-                f"{pre.name} is still {status} after {options.timeout:g} s: the update has not "
-                f"failed, it goes on in MWAA; recorded as pending deployment {record_id}.",
+                f"{pre.name} is still {status} after {options.timeout:g} s; the update goes on "
+                f"in MWAA (this is not a failure); recorded as pending deployment {record_id}.",
                 f"mwaadeps status --env {pre.config.key} shows how it ended (and records it).",
             ),
         )
@@ -1748,7 +1787,6 @@ def _stopped(
     record_id: int,
     key: str,
     started: float,
-    called: str = "was called",
 ) -> DeployResult:
     import signal
 
@@ -1765,7 +1803,7 @@ def _stopped(
         interrupted=signum,
         error=ErrorInfo(
             "interrupted",
-            f"Interrupted ({name}) while waiting: UpdateEnvironment of {pre.name} {called} at "
+            f"Interrupted ({name}) while waiting: UpdateEnvironment of {pre.name} was called at "
             f"{_iso(started)} and the update goes on in MWAA; recorded as pending deployment "
             f"{record_id} ({key}).",
             f"mwaadeps status --env {pre.config.key} shows how it ended (and records it).",

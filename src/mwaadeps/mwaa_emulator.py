@@ -140,6 +140,7 @@ class MwaaEmulator:
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._object_puts = 0
         self._artifact_puts = 0
+        self.updated = threading.Event()  # set by each accepted UpdateEnvironment (tests)
         self.part_held = threading.Event()  # set when an UploadPart is being held
         self._release_parts = threading.Event()
 
@@ -175,6 +176,7 @@ class MwaaEmulator:
             self.problems.clear()
             self._object_puts = 0
             self._artifact_puts = 0
+            self.updated.clear()
             self._set_faults(Faults())
 
     def __call__(
@@ -382,6 +384,7 @@ class MwaaEmulator:
                     target=self._run_installer, args=(env, bucket, target), daemon=True
                 )
                 env.install.start()
+            self.updated.set()
             return {"Arn": env.data["Arn"]}
 
     def delete_environment(self, region: str, name: str) -> dict[str, Any]:
