@@ -277,8 +277,10 @@ def register(app: typer.Typer) -> None:
         def run(rep: Any) -> Any:
             stale = check_fresh(settings, settings.out_dir, allow_stale=allow_stale)
             if stale:
-                rep.warn(f"--allow-stale: deploying {settings.out_dir} although "
-                         f"{', '.join(stale)} changed since it was built.")  # fmt: skip
+                rep.warn(
+                    f"--allow-stale: deploying {settings.out_dir} although "
+                    f"{', '.join(stale)} changed since it was built."
+                )
             return core.deploy(target, settings.out_dir, options, rep)
 
         _run_and_finish(run, target.name, as_json)

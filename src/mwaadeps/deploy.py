@@ -663,16 +663,26 @@ def _check_key(
             f"KMS key {key} is {state}; uploads cannot be encrypted with it.",
             hint="Enable the key (aws kms enable-key) or configure another kms-key.",
         )
-    if not config.kms_key or not env_key or config.kms_key == env_key:
+    if not config.kms_key or config.kms_key == env_key:
         return []
-    wanted = _key_id(str(env_key))
-    if wanted.startswith("alias/"):  # MWAA takes no alias, but resolve one anyway
+    if not env_key:
+        return [
+            f"{config.name} uses an AWS owned key, but kms-key {config.kms_key} encrypts the "
+            "uploads: its execution role must be allowed to decrypt with that key."
+        ]
+    if "alias/" in env_key:  # MWAA takes no alias, but resolve one anyway
         try:
-            wanted = _call(aws, f"describe KMS key {env_key}", aws.kms.describe_key,
-                           KeyId=env_key)["KeyMetadata"]["KeyId"]  # fmt: skip
+            described = _call(
+                aws, f"describe KMS key {env_key}", aws.kms.describe_key, KeyId=env_key
+            )
         except bx.ClientError:
             return [f"Cannot resolve the environment's KMS key {env_key}; not compared."]
-    if meta.get("KeyId") != wanted:
+        same = described["KeyMetadata"].get("Arn") == meta.get("Arn")
+    elif env_key.startswith("arn:"):
+        same = env_key == meta.get("Arn")
+    else:
+        same = _key_id(env_key) == meta.get("KeyId")
+    if not same:
         raise PreflightError(
             f"kms-key {config.kms_key} of [environments.{config.key}] is key "
             f"{meta.get('Arn') or meta.get('KeyId')}, but {config.name} uses KMS key {env_key}: "
@@ -1206,8 +1216,13 @@ def _read_lock(pre: Preflight, key: str) -> tuple[dict[str, Any] | None, str | N
     import botocore.exceptions as bx
 
     try:
-        got = _call(pre.aws, f"read s3://{pre.bucket}/{key}", pre.aws.s3.get_object,
-                    Bucket=pre.bucket, Key=key)  # fmt: skip
+        got = _call(
+            pre.aws,
+            f"read s3://{pre.bucket}/{key}",
+            pre.aws.s3.get_object,
+            Bucket=pre.bucket,
+            Key=key,
+        )
     except bx.ClientError as exc:
         if error_code(exc) in ("NoSuchKey", "404"):
             return None, None
@@ -1254,9 +1269,17 @@ def acquire_lock(
     body = json.dumps(data, indent=2, sort_keys=True).encode()
     for _ in range(5):
         try:
-            put = _call(pre.aws, f"write the deploy lock {where}", pre.aws.s3.put_object,
-                        Bucket=pre.bucket, Key=key, Body=body, ContentType="application/json",
-                        IfNoneMatch="*", **_sse(pre.kms_key))  # fmt: skip
+            put = _call(
+                pre.aws,
+                f"write the deploy lock {where}",
+                pre.aws.s3.put_object,
+                Bucket=pre.bucket,
+                Key=key,
+                Body=body,
+                ContentType="application/json",
+                IfNoneMatch="*",
+                **_sse(pre.kms_key),
+            )
         except bx.ClientError as exc:
             if error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 with translate(f"write the deploy lock {where}", key, pre.aws):
@@ -2038,7 +2061,7 @@ def status(
         pre = _light_preflight(aws, config, environment)
         records = resolve_pending(pre, history(config, aws, rep), "status", rep)
         last_record = records[-1].as_json() if records else None
-        if deployed and any(d.key for d in deployed.values()):
+        if any(d.key for d in deployed.values()):
             health = running_health(aws, config, environment, records, rep)
     except MwaadepsError as exc:
         rep.warn(f"Cannot read or settle the deployment records: {exc.message}")
