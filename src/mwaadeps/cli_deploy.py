@@ -160,12 +160,10 @@ def _finish(result: Any, as_json: bool) -> None:
         ui.warn(line)
     if not result.ok:
         assert result.error is not None
-        if result.interrupted:
+        if result.interrupted or result.error.code in _NOT_SEEN:  # started, not failed
             ui.warn(result.error.message)
             ui.info(f"  {result.error.hint}")
             raise typer.Exit(_exit_code(result))
-        if result.error.code in _NOT_SEEN:
-            raise StillUpdating(result.error.message, hint=result.error.hint)
         raise DeployFailed(result.error.message, hint=result.error.hint)
     if result.waited:
         ui.success(

@@ -90,3 +90,12 @@ def test_promote_of_a_verified_source_still_works(deploy_project: Project) -> No
     result = core.promote(deploy_project.env("dev"), deploy_project.env("prod"),
                           replace(FAST), rep)
     assert result.ok and result.update_called
+
+
+def test_status_says_what_runs_is_broken(deploy_project: Project) -> None:
+    _pip_failed_deploy(deploy_project)
+    data = json.loads(deploy_project.cli("status", "--env", "dev", "--json").stdout)
+    assert data["health"]["state"] == "failed" and data["health"]["record"] == 1
+    assert "pip failed" in data["health"]["reason"]
+    human = deploy_project.cli("status", "--env", "dev")
+    assert human.returncode == 0 and "runs: failed" in human.stderr
