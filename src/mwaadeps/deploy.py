@@ -1064,8 +1064,8 @@ def _record_problem(data: Any, record_id: int, config: EnvironmentConfig) -> str
         isinstance(v, dict) and isinstance(v.get("key"), str) for v in arts.values()
     ):
         return "its artifacts are not a table of {key, version}"
-    if not isinstance(data.get("outcome"), str):
-        return "it has no outcome"
+    if data.get("outcome") not in OUTCOMES:
+        return f"its outcome {data.get('outcome')!r} is not one of {', '.join(OUTCOMES)}"
     return None
 
 

@@ -121,3 +121,28 @@ def test_sandbox_conditional_puts_have_one_winner(deploy_project: Project) -> No
     assert results.count("PreconditionFailed") == writers - 1
     body = s3.get_object(Bucket=BUCKET, Key="cond/race")["Body"].read()
     assert body == str(winners[0]).encode()
+
+
+def test_two_deployers_racing_for_the_lock_one_wins(deploy_project: Project) -> None:
+    pre = core.preflight(deploy_project.env())
+    barrier = threading.Barrier(2)
+    outcomes: list[Any] = []
+
+    def take() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(core.acquire_lock(pre, "deploy", 600))
+        except core.LockedError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=take) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    won = [o for o in outcomes if isinstance(o, core.DeployLock)]
+    lost = [o for o in outcomes if isinstance(o, core.LockedError)]
+    assert len(won) == 1 and len(lost) == 1
+    assert won[0].owner in lost[0].message
+    core.release_lock(pre, won[0])
+    assert not _lock_present(deploy_project)
