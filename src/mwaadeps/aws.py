@@ -105,13 +105,12 @@ def connect(env: EnvironmentConfig) -> Aws:
 
     try:
         session = boto3.Session(profile_name=env.profile, region_name=env.region)
-    except bx.ProfileNotFound:
-        raise ConfigError(
-            f"AWS profile {env.profile!r} (environment {env.key!r}) is not configured.",
-            hint="Check ~/.aws/config, or remove profile from the environment to use the "
-            "default credential chain.",
-        ) from None
-    region = session.region_name
+    except bx.ProfileNotFound as exc:
+        raise _no_profile(env, exc) from None
+    try:
+        region = session.region_name
+    except bx.ProfileNotFound as exc:
+        raise _no_profile(env, exc) from None
     if not region:
         raise PreflightError(
             f"No AWS region for environment {env.key!r} ({env.name}).",
@@ -119,18 +118,40 @@ def connect(env: EnvironmentConfig) -> Aws:
         )
     try:
         creds = session.get_credentials()
+    except bx.ProfileNotFound as exc:
+        raise _no_profile(env, exc) from None
     except bx.BotoCoreError as exc:
         raise PreflightError(
-            f"AWS credentials for environment {env.key!r} cannot be loaded: "
-            f"{redact_text(str(exc))}",
+            f"AWS credentials for environment {env.key!r}{_profile_note(session)} cannot be "
+            f"loaded: {redact_text(str(exc))}",
             hint=_CRED_HINT,
         ) from None
     if creds is None:
         raise PreflightError(
-            f"No AWS credentials found for environment {env.key!r} ({env.name}).",
+            f"No AWS credentials found for environment {env.key!r} ({env.name})"
+            f"{_profile_note(session)}.",
             hint=_CRED_HINT,
         )
     return Aws(env=env, session=session, region=region)
+
+
+def _no_profile(env: EnvironmentConfig, exc: Exception) -> ConfigError:
+    """The profile that is really missing: the environment's, or AWS_PROFILE's."""
+    name = getattr(exc, "kwargs", {}).get("profile") or env.profile
+    origin = f"profile of environment {env.key!r}" if env.profile else "from AWS_PROFILE"
+    return ConfigError(
+        f"AWS profile {name!r} ({origin}) is not configured.",
+        hint="Check ~/.aws/config (aws configure list-profiles), or remove the profile to use "
+        "the default credential chain.",
+    )
+
+
+def _profile_note(session: Any) -> str:
+    try:
+        name = session.profile_name
+    except Exception:
+        return ""
+    return f" (profile {name!r})" if name and name != "default" else ""
 
 
 def error_code(exc: BaseException) -> str | None:

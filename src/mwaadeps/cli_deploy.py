@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from .cli import ConfigOpt, JsonOpt, set_json, settings_from
-from .errors import DeployFailed, MwaadepsError
+from .errors import DeployFailed, MwaadepsError, StillUpdating
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
 DistOpt = Annotated[
     Path | None, typer.Option("--dist", help="The bundle folder (default: the build's out dir).")
 ]
 WaitOpt = Annotated[
-    bool | None,
+    bool,
     typer.Option(
         "--wait/--no-wait",
-        help="Poll until the update ends (default: wait on a terminal, not in CI).",
+        help="Poll until the update ends (default: wait, also in CI and pipes).",
     ),
 ]
 WorkerOpt = Annotated[
@@ -34,22 +34,42 @@ PollOpt = Annotated[
     ),
 ]
 TimeoutOpt = Annotated[
-    float, typer.Option("--timeout", help="Give up waiting after this many seconds.")
+    float,
+    typer.Option(
+        "--timeout",
+        help="Stop waiting after this many seconds: reports 'still updating' (exit 75), "
+        "recorded as pending.",
+    ),
 ]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")]
+BreakLockOpt = Annotated[
+    bool,
+    typer.Option("--break-lock", help="Take over the deploy lock another deployer left behind."),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Redeploy an unchanged bundle (e.g. after pip failed on the environment)."
+    ),
+]
+AllowStaleOpt = Annotated[
+    bool,
+    typer.Option("--allow-stale", help="Use a dist/ built from inputs that changed since."),
+]
 
 
 def _options(
     settings: Any,
     *,
     dry_run: bool,
-    wait: bool | None,
+    wait: bool,
     worker: str | None,
     poll: float | None,
     timeout: float,
     config: Any,
+    force: bool = False,
+    break_lock: bool = False,
 ) -> Any:
-    from . import ui
     from .deploy import DeployOptions, resolve_worker_replacement
     from .errors import ConfigError
 
@@ -64,10 +84,12 @@ def _options(
             ) from None
     return DeployOptions(
         dry_run=dry_run,
-        wait=ui.interactive() if wait is None else wait,
+        wait=wait,
         worker_replacement=resolve_worker_replacement(worker, config),
         poll_interval=max(poll, 0.0),
         timeout=timeout,
+        force=force,
+        break_lock=break_lock,
     )
 
 
@@ -99,6 +121,19 @@ def _render_plan(result: Any) -> None:
     )
 
 
+def _exit_code(result: Any) -> int:
+    """0, 128+signal for an interrupted wait, 75 when the end was not seen, else 5."""
+    if result.ok:
+        return 0
+    if result.interrupted:
+        return 128 + int(result.interrupted)
+    code = result.error.code if result.error else None
+    return StillUpdating.exit_code if code in _NOT_SEEN else DeployFailed.exit_code
+
+
+_NOT_SEEN = ("still_updating", "wait_lost")
+
+
 def _finish(result: Any, as_json: bool) -> None:
     """Render a DeployResult; a failed one exits non-zero."""
     from . import ui
@@ -106,7 +141,7 @@ def _finish(result: Any, as_json: bool) -> None:
     if as_json:
         ui.print_json(result.as_json())
         if not result.ok:
-            raise typer.Exit(DeployFailed.exit_code)
+            raise typer.Exit(_exit_code(result))
         return
     _render_plan(result)
     if result.ok and result.dry_run:
@@ -125,6 +160,10 @@ def _finish(result: Any, as_json: bool) -> None:
         ui.warn(line)
     if not result.ok:
         assert result.error is not None
+        if result.interrupted or result.error.code in _NOT_SEEN:  # started, not failed
+            ui.warn(result.error.message)
+            ui.info(f"  {result.error.hint}")
+            raise typer.Exit(_exit_code(result))
         raise DeployFailed(result.error.message, hint=result.error.hint)
     if result.waited:
         ui.success(
@@ -138,17 +177,45 @@ def _finish(result: Any, as_json: bool) -> None:
         )
 
 
+@contextlib.contextmanager
+def _signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise deploy.Interrupted, so the core can record a started update
+    as pending and abort a multipart upload instead of dying mid-way."""
+    import signal
+
+    from .deploy import Interrupted
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool) -> None:
     """Run a deploy-like core call with a reporter; render its result or its JSON failure."""
     from . import ui
+    from .deploy import Interrupted
 
     try:
-        with ui.reporter(quiet=as_json) as rep:
+        with _signals(), ui.reporter(quiet=as_json) as rep:
             result = call(rep)
     except MwaadepsError as exc:
         if as_json:
             _json_failure(exc, environment)
         raise
+    except Interrupted as exc:  # before UpdateEnvironment: nothing changed on the environment
+        import signal
+
+        ui.warn(
+            f"Interrupted ({signal.Signals(exc.signum).name}) before UpdateEnvironment: "
+            f"{environment} was not updated (any multipart upload in progress was aborted)."
+        )
+        raise typer.Exit(128 + exc.signum) from None
     _finish(result, as_json)
 
 
@@ -174,15 +241,19 @@ def register(app: typer.Typer) -> None:
         env: EnvOpt,
         dist: DistOpt = None,
         dry_run: DryRunOpt = False,
-        wait: WaitOpt = None,
+        wait: WaitOpt = True,
         worker_replacement: WorkerOpt = None,
         poll_interval: PollOpt = None,
         timeout: TimeoutOpt = 3600.0,
+        force: ForceOpt = False,
+        break_lock: BreakLockOpt = False,
+        allow_stale: AllowStaleOpt = False,
         as_json: JsonOpt = False,
         config: ConfigOpt = None,
     ) -> None:
         """Upload what changed in dist/ and update the MWAA environment (one update)."""
         from . import deploy as core
+        from .freshness import check_fresh
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
@@ -195,10 +266,20 @@ def register(app: typer.Typer) -> None:
             poll=poll_interval,
             timeout=timeout,
             config=target,
+            force=force,
+            break_lock=break_lock,
         )
-        _run_and_finish(
-            lambda r: core.deploy(target, settings.out_dir, options, r), target.name, as_json
-        )
+
+        def run(rep: Any) -> Any:
+            stale = check_fresh(settings, settings.out_dir, allow_stale=allow_stale)
+            if stale:
+                rep.warn(
+                    f"--allow-stale: deploying {settings.out_dir} although "
+                    f"{', '.join(stale)} changed since it was built."
+                )
+            return core.deploy(target, settings.out_dir, options, rep)
+
+        _run_and_finish(run, target.name, as_json)
 
     @app.command()
     def rollback(
@@ -210,10 +291,11 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         dry_run: DryRunOpt = False,
-        wait: WaitOpt = None,
+        wait: WaitOpt = True,
         worker_replacement: WorkerOpt = None,
         poll_interval: PollOpt = None,
         timeout: TimeoutOpt = 3600.0,
+        break_lock: BreakLockOpt = False,
         as_json: JsonOpt = False,
         config: ConfigOpt = None,
     ) -> None:
@@ -231,6 +313,7 @@ def register(app: typer.Typer) -> None:
             poll=poll_interval,
             timeout=timeout,
             config=target,
+            break_lock=break_lock,
         )
         _run_and_finish(lambda r: core.rollback(target, to, options, r), target.name, as_json)
 
@@ -239,10 +322,11 @@ def register(app: typer.Typer) -> None:
         source: Annotated[str, typer.Option("--from", help="Environment key to copy from.")],
         dest: Annotated[str, typer.Option("--to", help="Environment key to deploy to.")],
         dry_run: DryRunOpt = False,
-        wait: WaitOpt = None,
+        wait: WaitOpt = True,
         worker_replacement: WorkerOpt = None,
         poll_interval: PollOpt = None,
         timeout: TimeoutOpt = 3600.0,
+        break_lock: BreakLockOpt = False,
         as_json: JsonOpt = False,
         config: ConfigOpt = None,
     ) -> None:
@@ -260,6 +344,7 @@ def register(app: typer.Typer) -> None:
             poll=poll_interval,
             timeout=timeout,
             config=dst,
+            break_lock=break_lock,
         )
         _run_and_finish(lambda r: core.promote(src, dst, options, r), dst.name, as_json)
 
@@ -301,17 +386,27 @@ def register(app: typer.Typer) -> None:
                 f"Last recorded deployment: {rec.get('id')} ({rec.get('action')}, "
                 f"{rec.get('outcome')}) at {rec.get('time')} by {rec.get('who')}"
             )
+        if report.health is not None:
+            line = f"What {report.environment} runs: {report.health.state} ({report.health.reason})"
+            (ui.info if report.health.state == "healthy" else ui.warn)(line)
 
     @app.command()
     def diff(
-        env: EnvOpt, dist: DistOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
+        env: EnvOpt,
+        dist: DistOpt = None,
+        allow_stale: AllowStaleOpt = False,
+        as_json: JsonOpt = False,
+        config: ConfigOpt = None,
     ) -> None:
         """Package-level diff: deployed requirements.txt -> dist/requirements.txt."""
         from . import deploy as core
         from . import ui
+        from .freshness import check_fresh
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
+        if check_fresh(settings, settings.out_dir, allow_stale=allow_stale):
+            ui.warn(f"--allow-stale: {settings.out_dir} is older than its inputs.")
         with ui.reporter(quiet=as_json) as rep:
             report = core.diff(settings.environment(env), settings.out_dir, rep)
         if as_json:
@@ -376,7 +471,8 @@ def register(app: typer.Typer) -> None:
 
         set_json(as_json)
         settings = settings_from(config=config)
-        records = core.history(settings.environment(env))
+        with ui.reporter(quiet=as_json) as rep:
+            records = core.history(settings.environment(env), reporter=rep)
         if as_json:
             ui.print_json({"ok": True, "records": [r.as_json() for r in records]})
             return

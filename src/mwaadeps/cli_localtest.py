@@ -111,12 +111,16 @@ def local_test_command(
             "--label", metavar="KEY=VALUE", help="A label for the container (repeatable)."
         ),
     ] = None,
+    allow_stale: Annotated[
+        bool, typer.Option("--allow-stale", help="Test a dist/ built from inputs changed since.")
+    ] = False,
     airflow_version: cli.AirflowOpt = None,
     json_out: cli.JsonOpt = False,
     config: cli.ConfigOpt = None,
 ) -> None:
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
     from .errors import LocalTestFailed, MwaadepsError
+    from .freshness import check_fresh
     from .localtest import (
         LocalTestReport,
         bundle_target,
@@ -131,6 +135,7 @@ def local_test_command(
     settings = cli.settings_from(
         airflow_version=airflow_version, out=dist, dags=dags, config=config
     )
+    check_fresh(settings, settings.out_dir, allow_stale=allow_stale)
     bundle = read_bundle(settings.out_dir)
     version = settings.airflow_version or bundle.airflow_version
     client = docker_client()

@@ -24,6 +24,7 @@ from . import __version__
 from .aws import Aws, connect, describe, error_code, translate
 from .errors import AwsError, BundleError, ConfigError, MwaadepsError, PreflightError
 from .progress import NullReporter, Reporter
+from .wheels import sha256_file
 
 if TYPE_CHECKING:
     from .config import EnvironmentConfig
@@ -33,7 +34,12 @@ LOG_PREFIXES = ("requirements_install_", "startup_script_execution_")
 UPDATABLE = ("AVAILABLE", "UPDATE_FAILED")
 TERMINAL = ("AVAILABLE", "UPDATE_FAILED", "UNAVAILABLE", "CREATE_FAILED", "DELETED")
 RECORDS_DIR = ".mwaadeps/deployments/"
+LOCK_NAME = ".mwaadeps/lock.json"
 MB = 1024 * 1024
+# Outcomes of a recorded deployment. "pending": UpdateEnvironment was called and nobody saw
+# the end yet (no wait, an interrupted or timed-out wait); the next status/deploy/rollback
+# resolves it from MWAA's LastUpdate and the install logs.
+OUTCOMES = ("success", "failed", "pending", "unknown", "not_started")
 
 _REFUSE: dict[str, tuple[str, str]] = {
     "UPDATING": (
@@ -102,6 +108,8 @@ class DeployOptions:
     timeout: float = 3600.0
     multipart_threshold: int = 16 * MB
     part_size: int = 8 * MB
+    force: bool = False  # redeploy an unchanged bundle (e.g. after pip failed)
+    break_lock: bool = False  # take over another deployer's lock
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,8 @@ class DeployResult:
     last_update_error: Mapping[str, str] | None = None
     log_lines: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    started_at: str | None = None  # when UpdateEnvironment was called (ISO, UTC)
+    interrupted: int | None = None  # the signal that stopped the wait
 
     @property
     def uploads(self) -> int:
@@ -234,7 +244,23 @@ class DeployResult:
             "last_update_error": dict(self.last_update_error) if self.last_update_error else None,
             "log_errors": list(self.log_lines),
             "warnings": list(self.warnings),
+            "started_at": self.started_at,
+            "interrupted": self.interrupted,
         }
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT/SIGTERM arrived (the CLI's signal handler raises it); ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class LockedError(PreflightError):
+    """Another deployer holds the environment's lock."""
+
+    code = "locked"
 
 
 @dataclass(frozen=True)
@@ -301,6 +327,7 @@ class StatusReport:
     last_update: Mapping[str, Any] | None
     artifacts: tuple[ArtifactStatus, ...]
     last_record: Mapping[str, Any] | None
+    health: Health | None = None
 
     @property
     def in_sync(self) -> bool:
@@ -317,6 +344,7 @@ class StatusReport:
             "in_sync": self.in_sync,
             "artifacts": [a.as_json() for a in self.artifacts],
             "last_record": dict(self.last_record) if self.last_record else None,
+            "health": self.health.as_json() if self.health else None,
         }
 
 
@@ -376,15 +404,6 @@ class DeploymentRecord:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, streamed."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _b64(hex_digest: str) -> str:
@@ -524,7 +543,7 @@ def preflight(
     warnings = list(_check_bucket(aws, config, rep))
     kms_key = config.kms_key or environment.get("KmsKey")
     if kms_key:
-        warnings += _check_key(aws, config, str(kms_key), rep)
+        warnings += _check_key(aws, config, str(kms_key), rep, environment.get("KmsKey"))
     for warning in warnings:
         rep.warn(warning)
     return Preflight(
@@ -612,7 +631,16 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
         )
 
 
-def _check_key(aws: Aws, config: EnvironmentConfig, key: str, rep: Reporter) -> list[str]:
+def _key_id(key: str) -> str:
+    """The key id of a key ARN or id (an alias stays itself)."""
+    return key.rsplit(":key/", 1)[-1] if ":key/" in key else key
+
+
+def _check_key(
+    aws: Aws, config: EnvironmentConfig, key: str, rep: Reporter, env_key: str | None = None
+) -> list[str]:
+    """The key exists and is enabled; a configured kms-key is the environment's own key
+    (aliases resolved with DescribeKey, ARNs and key ids compared by key id)."""
     import botocore.exceptions as bx
 
     rep.step(f"Preflight: KMS key {key}")
@@ -634,6 +662,33 @@ def _check_key(aws: Aws, config: EnvironmentConfig, key: str, rep: Reporter) -> 
         raise PreflightError(
             f"KMS key {key} is {state}; uploads cannot be encrypted with it.",
             hint="Enable the key (aws kms enable-key) or configure another kms-key.",
+        )
+    if not config.kms_key or config.kms_key == env_key:
+        return []
+    if not env_key:
+        return [
+            f"{config.name} uses an AWS owned key, but kms-key {config.kms_key} encrypts the "
+            "uploads: its execution role must be allowed to decrypt with that key."
+        ]
+    if "alias/" in env_key:  # MWAA takes no alias, but resolve one anyway
+        try:
+            described = _call(
+                aws, f"describe KMS key {env_key}", aws.kms.describe_key, KeyId=env_key
+            )
+        except bx.ClientError:
+            return [f"Cannot resolve the environment's KMS key {env_key}; not compared."]
+        same = described["KeyMetadata"].get("Arn") == meta.get("Arn")
+    elif env_key.startswith("arn:"):
+        same = env_key == meta.get("Arn")
+    else:
+        same = _key_id(env_key) == meta.get("KeyId")
+    if not same:
+        raise PreflightError(
+            f"kms-key {config.kms_key} of [environments.{config.key}] is key "
+            f"{meta.get('Arn') or meta.get('KeyId')}, but {config.name} uses KMS key {env_key}: "
+            "MWAA could not decrypt what mwaadeps uploads.",
+            hint=f'Set kms-key = "{env_key}" in [environments.{config.key}] (or remove it to '
+            "use the environment's key).",
         )
     return []
 
@@ -927,15 +982,15 @@ def install_logs(
     return InstallLogs(name, since, tuple(streams))
 
 
-def _streams(client: Any, group: str, prefix: str) -> list[str]:
-    names: list[str] = []
+def _streams(client: Any, group: str, prefix: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"logGroupName": group, "logStreamNamePrefix": prefix}
     while True:
         page = client.describe_log_streams(**kwargs)
-        names += [s["logStreamName"] for s in page.get("logStreams", [])]
+        found += list(page.get("logStreams", []))
         token = page.get("nextToken")
-        if not token or len(names) > 5000:
-            return names
+        if not token or len(found) > 5000:
+            return found
         kwargs["nextToken"] = token
 
 
@@ -944,14 +999,37 @@ def _stream_epoch(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _pick_streams(names: list[str], since: float | None) -> list[str]:
-    dated = [(e, n) for n in names if (e := _stream_epoch(n)) is not None]
+def _stream_start(stream: Mapping[str, Any]) -> float | None:
+    """When a stream's first event was written (else when it was created), epoch seconds."""
+    millis = stream.get("firstEventTimestamp") or stream.get("creationTime")
+    return millis / 1000.0 if isinstance(millis, int | float) else None
+
+
+def _pick_streams(streams: list[dict[str, Any]], since: float | None) -> list[str]:
+    """The streams of the update that started at ``since``: strictly none from before.
+
+    The epoch in the name (seconds) must not be before the update's second, and the
+    stream's first event (milliseconds) not before the update itself; without ``since``,
+    the latest batch (within 10 minutes of the newest stream).
+    """
+    import math
+
+    dated = []
+    for stream in streams:
+        name = str(stream.get("logStreamName", ""))
+        epoch, first = _stream_epoch(name), _stream_start(stream)
+        if epoch is None and first is None:
+            continue
+        dated.append((epoch, first, name))
     if since is not None:
-        return sorted(n for e, n in dated if e >= since - 5)
+        floor = math.floor(since)
+        return sorted(
+            n for e, f, n in dated if (e is None or e >= floor) and (f is None or f >= since)
+        )
     if not dated:
         return []
-    latest = max(e for e, _ in dated)
-    return sorted(n for e, n in dated if e >= latest - 600)
+    latest = max(e if e is not None else (f or 0) for e, f, _ in dated)
+    return sorted(n for e, f, n in dated if (e if e is not None else (f or 0)) >= latest - 600)
 
 
 def _events(aws: Aws, group: str, stream: str) -> list[str]:
@@ -970,35 +1048,94 @@ def _events(aws: Aws, group: str, stream: str) -> list[str]:
 # -- records -----------------------------------------------------------------------------------
 
 
-def history(config: EnvironmentConfig, aws: Aws | None = None) -> tuple[DeploymentRecord, ...]:
-    """The recorded deployments of an environment, oldest first."""
-    aws = aws or connect(config)
-    prefix = _records_prefix(config)
+_RECORD_RE = re.compile(r"(?:^|/)(\d+)\.json$")
+
+
+def _record_problem(data: Any, record_id: int, config: EnvironmentConfig) -> str | None:
+    """Why a parsed record cannot be used (None: it can)."""
+    if not isinstance(data, dict):
+        return "it is not a JSON object"
+    if data.get("environment") != config.name:
+        return f"it belongs to environment {data.get('environment')!r}, not {config.name}"
+    if "id" in data and data["id"] != record_id:
+        return f"its id {data['id']!r} does not match its name"
+    arts = data.get("artifacts")
+    if not isinstance(arts, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("key"), str) for v in arts.values()
+    ):
+        return "its artifacts are not a table of {key, version}"
+    if data.get("outcome") not in OUTCOMES:
+        return f"its outcome {data.get('outcome')!r} is not one of {', '.join(OUTCOMES)}"
+    return None
+
+
+def _record_ids(aws: Aws, config: EnvironmentConfig, prefix: str) -> tuple[list[str], int]:
+    """The current record keys, and the highest id ever used under the prefix (every version
+    and delete marker counts, so an id is never given twice)."""
+    import botocore.exceptions as bx
+
+    where = f"s3://{config.bucket}/{prefix}"
     keys: list[str] = []
-    with translate(f"list deployment records in s3://{config.bucket}/{prefix}", config.bucket, aws):
-        paginator = aws.s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=config.bucket, Prefix=prefix):
+    with translate(f"list deployment records in {where}", config.bucket, aws):
+        for page in aws.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=config.bucket, Prefix=prefix
+        ):
             keys += [o["Key"] for o in page.get("Contents", [])]
-    records = []
+    used = [int(m.group(1)) for k in keys if (m := _RECORD_RE.search(k))]
+    try:
+        for vpage in aws.s3.get_paginator("list_object_versions").paginate(
+            Bucket=config.bucket, Prefix=prefix
+        ):
+            names = [v["Key"] for v in vpage.get("Versions", [])]
+            names += [d["Key"] for d in vpage.get("DeleteMarkers", [])]
+            used += [int(m.group(1)) for k in names if (m := _RECORD_RE.search(k))]
+    except (bx.ClientError, bx.BotoCoreError):
+        pass  # no s3:ListBucketVersions: the current keys still give the highest live id
+    return keys, max(used, default=0)
+
+
+def _scan_records(
+    config: EnvironmentConfig, aws: Aws
+) -> tuple[tuple[DeploymentRecord, ...], list[str], int]:
+    """(usable records oldest first, a warning per skipped record, the highest id used)."""
+    prefix = _records_prefix(config)
+    keys, max_id = _record_ids(aws, config, prefix)
+    records, skipped = [], []
     for key in sorted(keys):
-        match = re.search(r"/?(\d+)\.json$", key)
-        if not match:
+        match = _RECORD_RE.search(key)
+        if not match or "/" in key[len(prefix) :]:
             continue
-        with translate(f"read deployment record s3://{config.bucket}/{key}", key, aws):
+        record_id = int(match.group(1))
+        where = f"s3://{config.bucket}/{key}"
+        with translate(f"read deployment record {where}", key, aws):
             body = aws.s3.get_object(Bucket=config.bucket, Key=key)["Body"].read()
         try:
             data = json.loads(body)
         except ValueError:
+            problem: str | None = "it is not valid JSON"
+        else:
+            problem = _record_problem(data, record_id, config)
+        if problem is not None:
+            skipped.append(f"Skipped deployment record {where}: {problem}.")
             continue
-        records.append(DeploymentRecord(int(match.group(1)), key, data))
-    return tuple(sorted(records, key=lambda r: r.id))
+        records.append(DeploymentRecord(record_id, key, data))
+    return tuple(sorted(records, key=lambda r: r.id)), skipped, max_id
 
 
-def _write_record(pre: Preflight, data: dict[str, Any]) -> tuple[int, str]:
-    existing = history(pre.config, pre.aws)
-    record_id = (existing[-1].id + 1) if existing else 1
-    key = f"{_records_prefix(pre.config)}{record_id:05d}.json"
-    body = json.dumps({"id": record_id, **_jsonable(data)}, indent=2, sort_keys=True).encode()
+def history(
+    config: EnvironmentConfig, aws: Aws | None = None, reporter: Reporter | None = None
+) -> tuple[DeploymentRecord, ...]:
+    """The recorded deployments of an environment, oldest first; corrupt or foreign
+    records are skipped with a warning."""
+    rep = reporter or NullReporter()
+    records, skipped, _ = _scan_records(config, aws or connect(config))
+    for warning in skipped:
+        rep.warn(warning)
+    return records
+
+
+def _put_record(pre: Preflight, key: str, data: Mapping[str, Any]) -> None:
+    body = json.dumps(_jsonable(data), indent=2, sort_keys=True).encode()
     with translate(f"record the deployment in s3://{pre.bucket}/{key}", key, pre.aws):
         pre.aws.s3.put_object(
             Bucket=pre.bucket,
@@ -1007,7 +1144,363 @@ def _write_record(pre: Preflight, data: dict[str, Any]) -> tuple[int, str]:
             ContentType="application/json",
             **_sse(pre.kms_key),
         )
-    return record_id, key
+
+
+def _write_record(pre: Preflight, data: dict[str, Any]) -> tuple[int, str]:
+    """A new record: the highest id ever used + 1, written only if that key is free."""
+    import botocore.exceptions as bx
+
+    for _ in range(10):
+        _, max_id = _record_ids(pre.aws, pre.config, _records_prefix(pre.config))
+        record_id = max_id + 1
+        key = f"{_records_prefix(pre.config)}{record_id:05d}.json"
+        try:
+            _put_record_raw(pre, key, {**data, "id": record_id})
+        except bx.ClientError as exc:
+            if error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                continue  # another deployer took this id a moment ago
+            with translate(f"record the deployment in s3://{pre.bucket}/{key}", key, pre.aws):
+                raise
+        return record_id, key
+    raise AwsError(
+        f"Cannot find a free deployment record id under s3://{pre.bucket}/"
+        f"{_records_prefix(pre.config)}.",
+        hint="Another deployer keeps writing records; retry in a minute.",
+    )
+
+
+def _put_record_raw(pre: Preflight, key: str, data: Mapping[str, Any]) -> None:
+    """put_object If-None-Match: *, letting ClientErrors through."""
+    body = json.dumps(_jsonable(data), indent=2, sort_keys=True).encode()
+    _call(
+        pre.aws,
+        f"record the deployment in s3://{pre.bucket}/{key}",
+        pre.aws.s3.put_object,
+        Bucket=pre.bucket,
+        Key=key,
+        Body=body,
+        ContentType="application/json",
+        IfNoneMatch="*",
+        **_sse(pre.kms_key),
+    )
+
+
+def _update_record(pre: Preflight, record: DeploymentRecord, changes: Mapping[str, Any]) -> None:
+    """Overwrite a record (same id) with its resolved outcome."""
+    _put_record(pre, record.key, {**record.data, **changes, "id": record.id})
+
+
+# -- one deployer at a time ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeployLock:
+    """The lock object this process wrote (released by deleting exactly that version)."""
+
+    key: str
+    version: str | None
+    owner: str
+    expires: str
+
+
+def _lock_key(config: EnvironmentConfig) -> str:
+    return _records_prefix(config).removesuffix("deployments/") + "lock.json"
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
+
+
+def _read_lock(pre: Preflight, key: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(the lock's JSON or None when unreadable, its VersionId); (None, None) when absent."""
+    import botocore.exceptions as bx
+
+    try:
+        got = _call(
+            pre.aws,
+            f"read s3://{pre.bucket}/{key}",
+            pre.aws.s3.get_object,
+            Bucket=pre.bucket,
+            Key=key,
+        )
+    except bx.ClientError as exc:
+        if error_code(exc) in ("NoSuchKey", "404"):
+            return None, None
+        with translate(f"read the deploy lock s3://{pre.bucket}/{key}", key, pre.aws):
+            raise
+    version = got.get("VersionId")
+    try:
+        data = json.loads(got["Body"].read())
+    except ValueError:
+        return {}, version
+    return (data if isinstance(data, dict) else {}), version
+
+
+def acquire_lock(
+    pre: Preflight,
+    action: str,
+    ttl: float,
+    *,
+    break_lock: bool = False,
+    reporter: Reporter | None = None,
+) -> DeployLock:
+    """Write the lock object with If-None-Match: * (owner, time, expiry); refuse when another
+    deployer holds it, unless it expired or ``break_lock``."""
+    import os
+    import socket
+
+    import botocore.exceptions as bx
+
+    rep = reporter or NullReporter()
+    key = _lock_key(pre.config)
+    where = f"s3://{pre.bucket}/{key}"
+    rep.step(f"Locking {pre.name} ({where})")
+    now = time.time()
+    owner = f"{pre.caller} on {socket.gethostname()} (pid {os.getpid()}, {action})"
+    data = {
+        "owner": owner,
+        "environment": pre.name,
+        "action": action,
+        "created": _iso(now),
+        "expires": _iso(now + ttl),
+        "expires_epoch": now + ttl,
+        "tool": f"mwaadeps {__version__}",
+    }
+    body = json.dumps(data, indent=2, sort_keys=True).encode()
+    for _ in range(5):
+        try:
+            put = _call(
+                pre.aws,
+                f"write the deploy lock {where}",
+                pre.aws.s3.put_object,
+                Bucket=pre.bucket,
+                Key=key,
+                Body=body,
+                ContentType="application/json",
+                IfNoneMatch="*",
+                **_sse(pre.kms_key),
+            )
+        except bx.ClientError as exc:
+            if error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                with translate(f"write the deploy lock {where}", key, pre.aws):
+                    raise
+        else:
+            return DeployLock(key, put.get("VersionId"), owner, str(data["expires"]))
+        held, version = _read_lock(pre, key)
+        if held is None:
+            continue  # released in between: try again
+        expires = held.get("expires_epoch")
+        expired = not isinstance(expires, int | float) or expires <= time.time()
+        who = held.get("owner") or "an unknown deployer (unreadable lock)"
+        if not (expired or break_lock):
+            raise LockedError(
+                f"{pre.name} is locked by {who} since {held.get('created')} ({where}); "
+                f"the lock expires at {held.get('expires')}.",
+                hint="Wait for that deploy to finish; if it is dead, pass --break-lock "
+                "(or wait until the lock expires).",
+            )
+        rep.warn(
+            f"Taking over the deploy lock of {pre.name} from {who} "
+            f"({'--break-lock' if not expired else 'expired at ' + str(held.get('expires'))})."
+        )
+        _delete_version(pre, key, version)
+    raise LockedError(
+        f"Cannot take the deploy lock {where}: other deployers keep taking it.",
+        hint="Retry in a minute.",
+    )
+
+
+def _delete_version(pre: Preflight, key: str, version: str | None) -> None:
+    kwargs: dict[str, Any] = {"Bucket": pre.bucket, "Key": key}
+    if version:
+        kwargs["VersionId"] = version
+    with translate(f"remove the deploy lock s3://{pre.bucket}/{key}", key, pre.aws):
+        pre.aws.s3.delete_object(**kwargs)
+
+
+def release_lock(pre: Preflight, lock: DeployLock, reporter: Reporter | None = None) -> None:
+    """Delete the version of the lock this process wrote (never someone else's)."""
+    try:
+        _delete_version(pre, lock.key, lock.version)
+    except MwaadepsError as exc:
+        (reporter or NullReporter()).warn(
+            f"Could not release the deploy lock s3://{pre.bucket}/{lock.key}: {exc.message} "
+            f"(it expires at {lock.expires})."
+        )
+
+
+@contextlib.contextmanager
+def _locked(
+    pre: Preflight, action: str, options: DeployOptions, rep: Reporter
+) -> Iterator[DeployLock]:
+    ttl = (options.timeout if options.wait else 0.0) + 900.0
+    lock = acquire_lock(pre, action, ttl, break_lock=options.break_lock, reporter=rep)
+    try:
+        yield lock
+    finally:
+        release_lock(pre, lock, rep)
+
+
+# -- judging an update, resolving pending records, the health of what runs -------------------
+
+
+@dataclass(frozen=True)
+class Health:
+    """Is what an environment runs a verified deployment? healthy | failed | unverified."""
+
+    state: str
+    reason: str
+    record: DeploymentRecord | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "reason": self.reason,
+            "record": self.record.id if self.record else None,
+        }
+
+
+def _running(environment: Mapping[str, Any]) -> dict[str, tuple[str, str | None]]:
+    return {
+        s.name: (str(environment[s.path_field]), environment.get(s.version_field))
+        for s in ARTIFACTS
+        if environment.get(s.path_field)
+    }
+
+
+def _judge(
+    aws: Aws,
+    config: EnvironmentConfig,
+    environment: Mapping[str, Any],
+    since: float | None,
+    rep: Reporter,
+) -> tuple[ErrorInfo | None, InstallLogs]:
+    """How the update that started at ``since`` ended: None (success) or why it failed."""
+    name, status = config.name, str(environment.get("Status"))
+    last_error = (environment.get("LastUpdate") or {}).get("Error") or None
+    rep.step(f"Reading the install logs of {name}")
+    logs = install_logs(aws, environment, since=since, reporter=rep)
+    if status == "UPDATE_FAILED":
+        detail = (
+            f"{last_error.get('ErrorCode')}: {last_error.get('ErrorMessage')}"
+            if last_error
+            else "no error given"
+        )
+        return ErrorInfo(
+            "update_failed",
+            f"The update of {name} failed ({detail}); MWAA rolled back to the previous versions.",
+            f"Read the log lines above (mwaadeps logs --env {config.key}), fix the bundle and "
+            "deploy again.",
+        ), logs
+    if status != "AVAILABLE":
+        return ErrorInfo(
+            "unavailable",
+            f"{name} is {status} after the update.",
+            f"Check mwaadeps status --env {config.key} and the MWAA console.",
+        ), logs
+    if logs.pip_failed:
+        return ErrorInfo(
+            "pip_failed",
+            f"{name} is AVAILABLE but pip failed to install the requirements "
+            "(MWAA starts Airflow anyway, without the missing packages).",
+            f"Fix the bundle and deploy again, or mwaadeps rollback --env {config.key}.",
+        ), logs
+    if environment.get("RequirementsS3Path") and not any(
+        s.name.startswith("requirements_install_") for s in logs.streams
+    ):
+        rep.warn(
+            f"No requirements_install log stream found for this update of {name}; "
+            "pip's result could not be verified."
+        )
+    return None, logs
+
+
+def _light_preflight(
+    aws: Aws, config: EnvironmentConfig, environment: Mapping[str, Any]
+) -> Preflight:
+    """What resolving a record needs, without the deploy checks (status, promote's source)."""
+    kms = config.kms_key or environment.get("KmsKey")
+    return Preflight(aws, config, environment, "", str(kms) if kms else None)
+
+
+def resolve_pending(
+    pre: Preflight,
+    records: tuple[DeploymentRecord, ...],
+    by: str,
+    reporter: Reporter | None = None,
+) -> tuple[DeploymentRecord, ...]:
+    """Settle the last record when it is pending and MWAA has finished: from LastUpdate
+    (which update, how it ended) and the install logs; the record is rewritten."""
+    rep = reporter or NullReporter()
+    if not records or records[-1].outcome != "pending":
+        return records
+    last, environment = records[-1], pre.environment
+    status = str(environment.get("Status"))
+    if status not in TERMINAL:
+        return records
+    update = environment.get("LastUpdate") or {}
+    created = _epoch(update.get("CreatedAt"))
+    before = last.data.get("previous_update_epoch")
+    changes: dict[str, Any] = {"status": status, "resolved_at": _now(), "resolved_by": by}
+    if created is None or (isinstance(before, int | float) and abs(created - before) < 0.001):
+        error: ErrorInfo | None = ErrorInfo(
+            "not_started",
+            f"MWAA shows no update of {pre.name} after deployment {last.id} called "
+            "UpdateEnvironment; it never started.",
+        )
+        changes["outcome"] = "not_started"
+    else:
+        error, _ = _judge(pre.aws, pre.config, environment, created, rep)
+        if error is None and _running(environment) != last.versions():
+            error = ErrorInfo(
+                "superseded",
+                f"{pre.name} runs other versions than deployment {last.id}; another update "
+                "followed it.",
+            )
+            changes["outcome"] = "unknown"
+        else:
+            changes["outcome"] = "success" if error is None else "failed"
+    changes["error"] = error.as_json() if error else None
+    _update_record(pre, last, changes)
+    rep.warn(
+        f"Deployment {last.id} of {pre.name} was pending; MWAA says it ended: "
+        f"{changes['outcome']}{' (' + error.message + ')' if error else ''}."
+    )
+    resolved = DeploymentRecord(last.id, last.key, {**last.data, **changes, "id": last.id})
+    return (*records[:-1], resolved)
+
+
+def running_health(
+    aws: Aws,
+    config: EnvironmentConfig,
+    environment: Mapping[str, Any],
+    records: tuple[DeploymentRecord, ...],
+    reporter: Reporter | None = None,
+) -> Health:
+    """Whether the versions the environment runs are a verified deployment: the newest
+    record of exactly these versions, and the live install logs of the last update."""
+    rep = reporter or NullReporter()
+    running = _running(environment)
+    record = next((r for r in reversed(records) if r.versions() == running), None)
+    update = environment.get("LastUpdate") or {}
+    if update.get("Status") in (None, "SUCCESS"):  # the running versions come from it
+        logs = install_logs(aws, environment, reporter=rep)
+        if logs.pip_failed:
+            first = next(iter(logs.error_lines()), "")
+            return Health(
+                "failed", f"pip failed in its last update ({first or 'see mwaadeps logs'})", record
+            )
+    if record is None:
+        return Health("unverified", "no deployment record matches the versions it runs")
+    if record.outcome == "success":
+        return Health("healthy", f"deployment {record.id} of these versions succeeded", record)
+    err = record.data.get("error") or {}
+    why = f": {err.get('message')}" if isinstance(err, dict) and err.get("message") else ""
+    if record.outcome == "failed":
+        return Health("failed", f"deployment {record.id} of these versions failed{why}", record)
+    return Health(
+        "unverified", f"deployment {record.id} of these versions is {record.outcome}{why}", record
+    )
 
 
 # -- the flows ---------------------------------------------------------------------------------
@@ -1022,12 +1515,15 @@ def deploy(
     """Deploy dist/ to the environment: preflight, plan, upload, update, wait, verify, record.
 
     Preflight refusals raise PreflightError; later failures return ok=False with the error.
+    An unchanged bundle on a broken environment (its deployment failed, or pip failed) is a
+    failure, not "nothing changed", unless ``options.force`` redeploys it.
     """
     options = options or DeployOptions()
     rep = reporter or NullReporter()
     local = local_artifacts(dist)
     manifest = _manifest(dist)
     pre = preflight(config, rep)
+    records = resolve_pending(pre, history(config, pre.aws, rep), "deploy", rep)
     plan = plan_deploy(pre, dist, rep)
     base = DeployResult(
         True,
@@ -1039,48 +1535,43 @@ def deploy(
         dry_run=options.dry_run,
         warnings=pre.warnings,
     )
-    if options.dry_run or not any(p.changes for p in plan):
-        return base
-    versions: dict[str, str | None] = {p.artifact: p.new_version for p in plan}
-    uploads = [p for p in plan if p.changes]
-    final_plan = list(plan)
-    for done, item in enumerate(uploads, 1):
-        rep.step(f"Uploading {item.artifact} -> s3://{pre.bucket}/{item.key}")
-        assert item.sha256 is not None
-        try:
-            versions[item.artifact] = upload_file(
-                pre.aws,
-                pre.bucket,
-                item.key,
-                local[item.artifact],
-                item.sha256,
-                pre.kms_key,
-                options,
-                rep,
-            )
-        except MwaadepsError as exc:
+    if not any(p.changes for p in plan):
+        health = running_health(pre.aws, config, pre.environment, records, rep)
+        if health.state == "failed" and not options.force:
             return _replace(
                 base,
-                plan=_with_versions(final_plan, versions),
                 ok=False,
                 error=ErrorInfo(
-                    "upload_failed",
-                    f"Upload of {item.artifact} failed; UpdateEnvironment "
-                    f"was not called and {config.name} still runs the "
-                    f"previous versions. {exc.message}",
-                    exc.hint,
+                    "unchanged_but_broken",
+                    f"Nothing to upload, but {config.name} is broken: {health.reason}.",
+                    "Fix the bundle and deploy again, mwaadeps rollback --env "
+                    f"{config.key}, or redeploy the same bundle with --force.",
                 ),
             )
-        rep.advance("Uploaded", done, len(uploads))
-    final = _with_versions(final_plan, versions)
-    return _update_and_verify(
-        pre,
-        _replace(base, plan=final),
-        versions,
-        options,
-        rep,
-        {"action": "deploy", "manifest": manifest},
-    )
+        if options.force:
+            plan = tuple(_replace_plan(p, "redeploy") if p.artifact in local else p for p in plan)
+            base = _replace(base, plan=plan)
+
+    def upload(item: ArtifactPlan) -> str:
+        assert item.sha256 is not None
+        return upload_file(
+            pre.aws,
+            pre.bucket,
+            item.key,
+            local[item.artifact],
+            item.sha256,
+            pre.kms_key,
+            options,
+            rep,
+        )
+
+    return _apply(pre, base, options, rep, {"action": "deploy", "manifest": manifest}, upload)
+
+
+def _replace_plan(item: ArtifactPlan, action: str) -> ArtifactPlan:
+    from dataclasses import replace
+
+    return replace(item, action=action)
 
 
 def _with_versions(
@@ -1097,6 +1588,57 @@ def _replace(result: DeployResult, **changes: Any) -> DeployResult:
     return replace(result, **changes)
 
 
+_VERBS = {
+    "upload": ("Uploading", "upload_failed", "Upload"),
+    "copy": ("Copying", "copy_failed", "Copy"),
+}
+
+
+def _apply(
+    pre: Preflight,
+    result: DeployResult,
+    options: DeployOptions,
+    rep: Reporter,
+    record: dict[str, Any],
+    transfer: Callable[[ArtifactPlan], str] | None = None,
+) -> DeployResult:
+    """The one apply path of deploy, rollback and promote: take the lock, transfer what
+    changed (upload / copy), one UpdateEnvironment, wait, verify, record, release the lock."""
+    if options.dry_run or not any(p.changes for p in result.plan):
+        return result
+    with _locked(pre, result.action, options, rep):
+        now = get_environment(pre.aws, pre.name)
+        if str(now.get("Status")) not in UPDATABLE:
+            raise PreflightError(
+                f"{pre.name} became {now.get('Status')} while this {result.action} was planned "
+                "(another update started).",
+                hint=f"Wait for it (mwaadeps status --env {pre.config.key}), then retry.",
+            )
+        versions: dict[str, str | None] = {p.artifact: p.new_version for p in result.plan}
+        moving = [p for p in result.plan if p.action in _VERBS]
+        for done, item in enumerate(moving, 1):
+            verb, code, noun = _VERBS[item.action]
+            rep.step(f"{verb} {item.artifact} -> s3://{pre.bucket}/{item.key}")
+            assert transfer is not None
+            try:
+                versions[item.artifact] = transfer(item)
+            except MwaadepsError as exc:
+                return _replace(
+                    result,
+                    plan=_with_versions(result.plan, versions),
+                    ok=False,
+                    error=ErrorInfo(
+                        code,
+                        f"{noun} of {item.artifact} failed; UpdateEnvironment was not called "
+                        f"and {pre.name} still runs the previous versions. {exc.message}",
+                        exc.hint,
+                    ),
+                )
+            rep.advance(f"{verb} done", done, len(moving))
+        final = _replace(result, plan=_with_versions(result.plan, versions))
+        return _update_and_verify(pre, final, versions, options, rep, record)
+
+
 def _update_and_verify(
     pre: Preflight,
     result: DeployResult,
@@ -1105,24 +1647,10 @@ def _update_and_verify(
     rep: Reporter,
     record: dict[str, Any],
 ) -> DeployResult:
-    """One UpdateEnvironment, then wait, read the install logs, and record the outcome."""
+    """One UpdateEnvironment, recorded as pending at once; then wait, read the install logs,
+    and record the outcome. An interrupted, lost or timed-out wait leaves it pending."""
     kwargs = _update_kwargs(pre.name, result.plan, versions, options.worker_replacement)
-    rep.step(f"UpdateEnvironment {pre.name}")
-    started = time.time()
-    try:
-        with translate(f"update MWAA environment {pre.name}", pre.name, pre.aws):
-            pre.aws.mwaa.update_environment(**kwargs)
-    except AwsError as exc:
-        return _replace(
-            result,
-            ok=False,
-            error=ErrorInfo(
-                "update_rejected",
-                exc.message,
-                exc.hint or "MWAA did not start the update; fix the cause and deploy again.",
-            ),
-        )
-    result = _replace(result, update_called=True, status="UPDATING")
+    previous = _epoch((pre.environment.get("LastUpdate") or {}).get("CreatedAt"))
     data: dict[str, Any] = {
         **record,
         "environment": pre.name,
@@ -1141,67 +1669,168 @@ def _update_and_verify(
             for p in result.plan
         },
         "previous": {p.artifact: {"key": p.old_key, "version": p.old_version} for p in result.plan},
+        "previous_update_epoch": previous,
+        "outcome": "pending",
+        "status": "UPDATING",
+        "error": None,
     }
-    if not options.wait:
-        record_id, key = _write_record(pre, {**data, "outcome": "pending", "status": "UPDATING"})
-        return _replace(result, record_id=record_id, record_key=key)
-    environment = wait_for_update(
-        pre.aws, pre.name, rep, poll_interval=options.poll_interval, timeout=options.timeout
-    )
-    status = str(environment.get("Status"))
-    last = environment.get("LastUpdate") or {}
-    last_error = last.get("Error") or None
-    rep.step(f"Reading the install logs of {pre.name}")
-    logs = install_logs(pre.aws, environment, since=started - 5, reporter=rep)
-    error: ErrorInfo | None = None
-    if status == "UPDATE_FAILED":
-        detail = (
-            f"{last_error.get('ErrorCode')}: {last_error.get('ErrorMessage')}"
-            if last_error
-            else "no error given"
+    rep.step(f"UpdateEnvironment {pre.name}")
+    started = time.time()
+    data["update_started"] = started
+    record_id: int | None = None
+    key = ""
+    try:
+        # A signal between the call and the pending record would lose track of a started
+        # update: both happen with SIGINT/SIGTERM held back, delivered right after.
+        with _signals_deferred():
+            try:
+                with translate(f"update MWAA environment {pre.name}", pre.name, pre.aws):
+                    pre.aws.mwaa.update_environment(**kwargs)
+            except AwsError as exc:
+                return _replace(
+                    result,
+                    ok=False,
+                    error=ErrorInfo(
+                        "update_rejected",
+                        exc.message,
+                        exc.hint
+                        or "MWAA did not start the update; fix the cause and deploy again.",
+                    ),
+                )
+            record_id, key = _write_record(pre, data)
+        result = _replace(
+            result,
+            update_called=True,
+            status="UPDATING",
+            record_id=record_id,
+            record_key=key,
+            started_at=_iso(started),
         )
-        error = ErrorInfo(
-            "update_failed",
-            f"The update of {pre.name} failed ({detail}); MWAA rolled back to the "
-            "previous versions.",
-            "Read the log lines above (mwaadeps logs --env "
-            f"{pre.config.key}), fix the bundle and deploy again.",
+        rep.step(
+            f"Update of {pre.name} started at {_iso(started)}; recorded as pending deployment "
+            f"{record_id} ({key})"
         )
-    elif status != "AVAILABLE":
-        error = ErrorInfo(
-            "timeout" if status not in TERMINAL else "unavailable",
-            f"{pre.name} is {status} after the update.",
-            f"Check mwaadeps status --env {pre.config.key} and the MWAA console.",
-        )
-    elif logs.pip_failed:
-        error = ErrorInfo(
-            "pip_failed",
-            f"{pre.name} is AVAILABLE but pip failed to install the requirements "
-            "(MWAA starts Airflow anyway, without the missing packages).",
-            f"Fix the bundle and deploy again, or mwaadeps rollback --env {pre.config.key}.",
-        )
-    elif not any(s.name.startswith("requirements_install_") for s in logs.streams) and versions.get(
-        "requirements.txt"
+        if not options.wait:
+            return result
+        return _wait_and_verify(pre, result, options, rep, data, started)
+    except KeyboardInterrupt as exc:
+        if record_id is None:  # UpdateEnvironment was rejected or never sent
+            raise
+        return _stopped(pre, result, exc, record_id, key, started)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back (main thread, POSIX); they are delivered when the block ends."""
+    import signal
+    import threading
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
     ):
-        rep.warn(
-            f"No requirements_install log stream found for this update of {pre.name}; "
-            "pip's result could not be verified."
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
+def _wait_and_verify(
+    pre: Preflight,
+    result: DeployResult,
+    options: DeployOptions,
+    rep: Reporter,
+    data: dict[str, Any],
+    started: float,
+) -> DeployResult:
+    """Wait for the started update, judge it, and rewrite its pending record."""
+    assert result.record_id is not None and result.record_key is not None
+    record_id = result.record_id
+    pending = DeploymentRecord(record_id, result.record_key, {**data, "id": record_id})
+    try:
+        environment = wait_for_update(
+            pre.aws, pre.name, rep, poll_interval=options.poll_interval, timeout=options.timeout
         )
-    outcome = "success" if error is None else "failed"
-    record_id, key = _write_record(
+    except MwaadepsError as exc:
+        return _replace(
+            result,
+            ok=False,
+            error=ErrorInfo(
+                "wait_lost",
+                f"Lost track of the update of {pre.name} while waiting ({exc.message}). "
+                f"UpdateEnvironment was called at {_iso(started)} and the update goes on in MWAA; "
+                f"recorded as pending deployment {record_id}.",
+                f"mwaadeps status --env {pre.config.key} shows how it ended (and records it).",
+            ),
+        )
+    status = str(environment.get("Status"))
+    if status not in TERMINAL:
+        return _replace(
+            result,
+            ok=False,
+            status=status,
+            error=ErrorInfo(
+                "still_updating",
+                f"{pre.name} is still {status} after {options.timeout:g} s; the update goes on "
+                f"in MWAA (this is not a failure); recorded as pending deployment {record_id}.",
+                f"mwaadeps status --env {pre.config.key} shows how it ended (and records it).",
+            ),
+        )
+    last = environment.get("LastUpdate") or {}
+    since = _epoch(last.get("CreatedAt")) or started
+    error, logs = _judge(pre.aws, pre.config, environment, since, rep)
+    _update_record(
         pre,
-        {**data, "outcome": outcome, "status": status, "error": error.as_json() if error else None},
+        pending,
+        {
+            "outcome": "success" if error is None else "failed",
+            "status": status,
+            "error": error.as_json() if error else None,
+        },
     )
+    last_error = last.get("Error") or None
     return _replace(
         result,
         ok=error is None,
         status=status,
         error=error,
         waited=True,
-        record_id=record_id,
-        record_key=key,
         last_update_error=dict(last_error) if last_error else None,
         log_lines=logs.error_lines(),
+    )
+
+
+def _stopped(
+    pre: Preflight,
+    result: DeployResult,
+    exc: KeyboardInterrupt,
+    record_id: int,
+    key: str,
+    started: float,
+) -> DeployResult:
+    import signal
+
+    signum = exc.signum if isinstance(exc, Interrupted) else int(signal.SIGINT)
+    name = signal.Signals(signum).name
+    return _replace(
+        result,
+        ok=False,
+        update_called=True,
+        status="UPDATING",
+        record_id=record_id,
+        record_key=key,
+        started_at=_iso(started),
+        interrupted=signum,
+        error=ErrorInfo(
+            "interrupted",
+            f"Interrupted ({name}) while waiting: UpdateEnvironment of {pre.name} was called at "
+            f"{_iso(started)} and the update goes on in MWAA; recorded as pending deployment "
+            f"{record_id} ({key}).",
+            f"mwaadeps status --env {pre.config.key} shows how it ended (and records it).",
+        ),
     )
 
 
@@ -1215,7 +1844,7 @@ def rollback(
     options = options or DeployOptions()
     rep = reporter or NullReporter()
     pre = preflight(config, rep)
-    records = history(config, pre.aws)
+    records = resolve_pending(pre, history(config, pre.aws, rep), "rollback", rep)
     current = {
         s.name: (pre.environment.get(s.path_field), pre.environment.get(s.version_field))
         for s in ARTIFACTS
@@ -1228,8 +1857,10 @@ def rollback(
                 f"There is no deployment record {to} for {config.name} (recorded: {ids}).",
                 hint=f"mwaadeps history --env {config.key}",
             )
+        if chosen.outcome != "success":
+            rep.warn(f"Deployment {chosen.id} is {chosen.outcome}; rolling back to it anyway.")
     else:
-        running = {a: v for a, v in current.items() if v[0]}
+        running = _running(pre.environment)
         candidates = [r for r in records if r.outcome == "success" and r.versions() != running]
         if not candidates:
             raise PreflightError(
@@ -1238,26 +1869,19 @@ def rollback(
             )
         chosen = candidates[-1]
     rep.step(f"Rolling {config.name} back to deployment {chosen.id}")
-    versions: dict[str, str | None] = {}
     plan = []
-    arts = chosen.data.get("artifacts") or {}
-    for spec in ARTIFACTS:
-        entry = arts.get(spec.name)
-        if not entry or not entry.get("key"):
-            continue
-        key, version = str(entry["key"]), entry.get("version")
+    for artifact, (key, version) in chosen.versions().items():
         sha, size = _object_sha256(pre.aws, pre.bucket, key, version)
         if sha is None:
             raise PreflightError(
                 f"s3://{pre.bucket}/{key} version {version} (record {chosen.id}) no longer exists.",
                 hint="Pick another record with --to.",
             )
-        old_key, old_version = current[spec.name]
+        old_key, old_version = current.get(artifact, (None, None))
         same = (old_key, old_version) == (key, version)
-        versions[spec.name] = version
         plan.append(
             ArtifactPlan(
-                spec.name,
+                artifact,
                 key,
                 "unchanged" if same else "restore",
                 sha,
@@ -1268,6 +1892,7 @@ def rollback(
                 version,
             )
         )
+    plan.sort(key=lambda p: [s.name for s in ARTIFACTS].index(p.artifact))
     result = DeployResult(
         True,
         config.name,
@@ -1278,20 +1903,12 @@ def rollback(
         dry_run=options.dry_run,
         warnings=pre.warnings,
     )
-    if options.dry_run or not any(p.changes for p in plan):
-        return result
-    return _update_and_verify(
-        pre,
-        result,
-        versions,
-        options,
-        rep,
-        {
-            "action": "rollback",
-            "rolled_back_to": chosen.id,
-            "manifest": chosen.data.get("manifest"),
-        },
-    )
+    record = {
+        "action": "rollback",
+        "rolled_back_to": chosen.id,
+        "manifest": chosen.data.get("manifest"),
+    }
+    return _apply(pre, result, options, rep, record)
 
 
 def promote(
@@ -1300,7 +1917,8 @@ def promote(
     options: DeployOptions | None = None,
     reporter: Reporter | None = None,
 ) -> DeployResult:
-    """Deploy to ``dest`` the exact objects ``source`` runs (copied, same sha256s)."""
+    """Deploy to ``dest`` the exact objects ``source`` runs (copied, same sha256s), only when
+    they are a verified, successful deployment of ``source``."""
     options = options or DeployOptions()
     rep = reporter or NullReporter()
     rep.step(f"Reading what {source.name} runs")
@@ -1318,6 +1936,16 @@ def promote(
         raise PreflightError(
             f"{source.name} runs no requirements, plugins or startup script.",
             hint=f"Deploy to {source.key} first.",
+        )
+    src_pre = _light_preflight(src_aws, source, src_env)
+    src_records = resolve_pending(src_pre, history(source, src_aws, rep), "promote", rep)
+    health = running_health(src_aws, source, src_env, src_records, rep)
+    if health.state != "healthy":
+        raise PreflightError(
+            f"{source.name} runs a deployment that is {health.state}: {health.reason}; "
+            "promote copies only a verified, successful deployment.",
+            hint=f"Fix it first (mwaadeps status --env {source.key}; deploy or rollback "
+            f"--env {source.key}).",
         )
     pre = preflight(dest, rep)
     current = deployed_artifacts(pre.aws, pre.bucket, pre.environment)
@@ -1357,51 +1985,19 @@ def promote(
         dry_run=options.dry_run,
         warnings=pre.warnings,
     )
-    if options.dry_run or not any(p.changes for p in plan):
-        return result
-    versions: dict[str, str | None] = {p.artifact: p.new_version for p in plan}
-    for item in plan:
-        if not item.changes:
-            continue
-        src = running[item.artifact]
-        rep.step(
-            f"Copying {item.artifact}: s3://{src_bucket}/{src.key} -> s3://{pre.bucket}/{item.key}"
-        )
-        try:
-            versions[item.artifact] = _copy(pre, src_bucket, src, item)
-        except MwaadepsError as exc:
-            return _replace(
-                result,
-                plan=_with_versions(plan, versions),
-                ok=False,
-                error=ErrorInfo(
-                    "copy_failed",
-                    f"Copy of {item.artifact} failed; UpdateEnvironment "
-                    f"was not called and {dest.name} still runs the "
-                    f"previous versions. {exc.message}",
-                    exc.hint,
-                ),
-            )
-    src_records = [
-        r
-        for r in history(source, src_aws)
-        if r.versions() == {a.artifact: (a.key, a.version) for a in running.values() if a.key}
-    ]
-    manifest = src_records[-1].data.get("manifest") if src_records else None
-    return _update_and_verify(
+    assert health.record is not None
+    record = {
+        "action": "promote",
+        "manifest": health.record.data.get("manifest"),
+        "promoted_from": {"environment": source.name, "record": health.record.id},
+    }
+    return _apply(
         pre,
-        _replace(result, plan=_with_versions(plan, versions)),
-        versions,
+        result,
         options,
         rep,
-        {
-            "action": "promote",
-            "manifest": manifest,
-            "promoted_from": {
-                "environment": source.name,
-                "record": src_records[-1].id if src_records else None,
-            },
-        },
+        record,
+        lambda item: _copy(pre, src_bucket, running[item.artifact], item),
     )
 
 
@@ -1460,12 +2056,15 @@ def status(
         else:
             state = "in sync" if local_sha == d.sha256 else "differs"
         rows.append(ArtifactStatus(spec.name, d.key, d.version, d.sha256, local_sha, state))
-    last_record = None
+    last_record, health = None, None
     try:
-        records = history(config, aws)
+        pre = _light_preflight(aws, config, environment)
+        records = resolve_pending(pre, history(config, aws, rep), "status", rep)
         last_record = records[-1].as_json() if records else None
+        if any(d.key for d in deployed.values()):
+            health = running_health(aws, config, environment, records, rep)
     except MwaadepsError as exc:
-        rep.warn(f"Cannot read the deployment records: {exc.message}")
+        rep.warn(f"Cannot read or settle the deployment records: {exc.message}")
     return StatusReport(
         config.name,
         aws.region,
@@ -1474,6 +2073,7 @@ def status(
         _jsonable(environment.get("LastUpdate")),
         tuple(rows),
         last_record,
+        health,
     )
 
 

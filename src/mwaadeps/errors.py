@@ -139,6 +139,13 @@ class DeployFailed(AwsError):
     code = "deploy_failed"
 
 
+class StillUpdating(DeployFailed):
+    """The update was started but its end was not seen (timeout, lost wait): not a failure."""
+
+    exit_code = 75
+    code = "still_updating"
+
+
 # What each errno a user can fix means, and what to do (a folder's rights, a full disk).
 _PERMISSION_HINT = "Check the file's and its folder's permissions, or choose another folder."
 _OS_ADVICE: dict[int, tuple[str, str, str]] = {

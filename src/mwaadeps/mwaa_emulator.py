@@ -79,6 +79,8 @@ class Faults:
     throttle: int = 0
     throttle_s3: int = 0
     fail_uploads_after: int | None = None
+    throttle_after_update: int = 0  # once an update starts, throttle the next N MWAA calls
+    hold_upload_parts: bool = False  # UploadPart requests wait until this is cleared
 
 
 class ApiError(Exception):
@@ -111,6 +113,7 @@ class _Environment:
     install: threading.Thread | None = None
     install_result: InstallOutcome | None = None
     held: bool = False
+    updates: int = 0  # each update gets new hosts, as MWAA replaces its containers
 
 
 class MwaaEmulator:
@@ -136,6 +139,10 @@ class MwaaEmulator:
         self._flock = threading.Lock()
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._object_puts = 0
+        self._artifact_puts = 0
+        self.updated = threading.Event()  # set by each accepted UpdateEnvironment (tests)
+        self.part_held = threading.Event()  # set when an UploadPart is being held
+        self._release_parts = threading.Event()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -165,10 +172,12 @@ class MwaaEmulator:
         """Forget every environment, fault and counter."""
         with self._lock:
             self._envs.clear()
-            self.faults = Faults()
             self.calls.clear()
             self.problems.clear()
             self._object_puts = 0
+            self._artifact_puts = 0
+            self.updated.clear()
+            self._set_faults(Faults())
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -356,6 +365,10 @@ class MwaaEmulator:
             if self.faults.pip_fail_next_update:
                 outcome["pip_fail"] = True
                 self.faults.pip_fail_next_update = False
+            if self.faults.throttle_after_update:
+                self.faults.throttle += self.faults.throttle_after_update
+                self.faults.throttle_after_update = 0
+            env.updates += 1
             env.pending, env.outcome, env.polls = pending, outcome, 0
             env.install, env.install_result, env.held = None, None, False
             env.data["Status"] = "UPDATING"
@@ -371,6 +384,7 @@ class MwaaEmulator:
                     target=self._run_installer, args=(env, bucket, target), daemon=True
                 )
                 env.install.start()
+            self.updated.set()
             return {"Arn": env.data["Arn"]}
 
     def delete_environment(self, region: str, name: str) -> dict[str, Any]:
@@ -521,7 +535,8 @@ class MwaaEmulator:
         logs = self._client("logs", env.region)
         cfg = env.data.get("LoggingConfiguration") or {}
         startup = target.get("StartupScriptS3Path")
-        for module, host in _INSTALL_HOSTS.items():
+        for module, first in _INSTALL_HOSTS.items():
+            host = first.replace("ip-10-0-1-", f"ip-10-0-{env.updates % 250 + 1}-")
             arn = (cfg.get(module) or {}).get("CloudWatchLogGroupArn")
             if not arn:
                 continue
@@ -574,7 +589,7 @@ class MwaaEmulator:
                 return _respond(start_response, 200, {"ok": True})
             if path == "/faults":
                 if method == "DELETE":
-                    self.faults = Faults()
+                    self._set_faults(Faults())
                 elif method in ("POST", "PUT"):
                     unknown = set(body) - set(asdict(Faults()))
                     if unknown:
@@ -587,8 +602,7 @@ class MwaaEmulator:
                             },
                             "BadRequest",
                         )
-                    for key, value in body.items():
-                        setattr(self.faults, key, value)
+                    self._set_faults(Faults(**{**asdict(self.faults), **body}))
                 return _respond(start_response, 200, asdict(self.faults))
             if path == "/calls":
                 return _respond(
@@ -628,8 +642,21 @@ class MwaaEmulator:
                 return _respond(start_response, 200, {"Name": name, "Status": status})
         return _respond(start_response, 404, {"message": f"no control endpoint {path}"}, "NotFound")
 
+    def _set_faults(self, faults: Faults) -> None:
+        """Replace the faults; clearing hold_upload_parts lets held parts through."""
+        self.faults = faults
+        if faults.hold_upload_parts:
+            self._release_parts.clear()
+        else:
+            self._release_parts.set()
+            self.part_held.clear()
+
     def s3_fault(self, environ: dict[str, Any]) -> tuple[int, str, str] | None:
-        """Count object writes; an injected S3 error (status, code, message) or None."""
+        """Count object writes; an injected S3 error (status, code, message) or None.
+
+        mwaadeps' own bookkeeping (``.mwaadeps/`` records and lock) counts as a write but
+        is never refused by ``fail_uploads_after``, which rehearses failing artifact uploads.
+        """
         if INTERNAL_AGENT in environ.get("HTTP_USER_AGENT", ""):
             return None
         method = environ.get("REQUEST_METHOD", "GET")
@@ -639,6 +666,10 @@ class MwaaEmulator:
             (method == "PUT" and not set(query) - {"partNumber", "uploadId", "x-id"})
             or (method == "POST" and ("uploads" in query or "uploadId" in query))
         )
+        bookkeeping = ".mwaadeps/" in unquote(key_part)
+        if is_put and method == "PUT" and "partNumber" in query and self.faults.hold_upload_parts:
+            self.part_held.set()
+            self._release_parts.wait(timeout=120)
         with self._flock:
             if self.faults.throttle_s3 > 0:
                 self.faults.throttle_s3 -= 1
@@ -646,10 +677,11 @@ class MwaaEmulator:
             if not is_put:
                 return None
             limit = self.faults.fail_uploads_after
-            if limit is not None and self._object_puts >= limit:
+            if not bookkeeping and limit is not None and self._artifact_puts >= limit:
                 return 403, "AccessDenied", "Access Denied (injected by the sandbox)"
             if method == "PUT":
                 self._object_puts += 1
+                self._artifact_puts += 0 if bookkeeping else 1
         return None
 
 

@@ -58,6 +58,9 @@ class _Front:
     def __init__(self, moto_app: Any, emulator: MwaaEmulator) -> None:
         self.moto_app = moto_app
         self.emulator = emulator
+        # moto checks If-None-Match / If-Match and then writes; real S3 does both at once.
+        # Conditional writes are serialised here so that of two racing writers one gets 412.
+        self._conditional = threading.Lock()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -72,7 +75,41 @@ class _Front:
             if fault is not None:
                 _drain(environ)
                 return s3_error(start_response, *fault)
+            if environ.get("REQUEST_METHOD") in ("PUT", "POST") and (
+                "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ
+            ):
+                with self._conditional:
+                    if self._key_exists_for_create_only(environ, scope[0]):
+                        _drain(environ)
+                        return s3_error(
+                            start_response,
+                            412,
+                            "PreconditionFailed",
+                            "At least one of the pre-conditions you specified did not hold",
+                        )
+                    return list(self.moto_app(environ, start_response))
         return self.moto_app(environ, start_response)  # type: ignore[no-any-return]
+
+    def _key_exists_for_create_only(self, environ: dict[str, Any], region: str) -> bool:
+        """A PutObject with If-None-Match: * on a key whose current version is an object
+        (not absent, not a delete marker): S3 answers 412. Checked here, not left to moto,
+        whose server mode got it wrong in some versions."""
+        from urllib.parse import parse_qs, unquote
+
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        bucket, _, key = unquote(environ.get("PATH_INFO", "/")).lstrip("/").partition("/")
+        if (
+            environ.get("REQUEST_METHOD") != "PUT"
+            or environ.get("HTTP_IF_NONE_MATCH", "").strip() != "*"
+            or not (bucket and key)
+            or set(query) - {"x-id"}
+        ):
+            return False
+        try:
+            self.emulator._client("s3", region).head_object(Bucket=bucket, Key=key)
+        except Exception:
+            return False  # absent (or unreadable: moto decides)
+        return True
 
 
 def _drain(environ: dict[str, Any]) -> None:

@@ -57,6 +57,11 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture(autouse=True)
 def aws_env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials, the sandbox endpoint, no profile/IMDS: nothing can reach real AWS."""
+    point_at_sandbox(sandbox, monkeypatch, tmp_path)
+
+
+def point_at_sandbox(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Environment variables that send every AWS call to the (reset) sandbox, nowhere else."""
     for name in list(os.environ):
         if name.startswith(("AWS_", "MWAADEPS_")):
             monkeypatch.delenv(name)
@@ -119,12 +124,17 @@ class Project:
                               timeout=120, env={**os.environ, "COLUMNS": "200"})
 
 
-@pytest.fixture
-def project(tmp_path: Path, sandbox: Sandbox) -> Project:
+def new_project(tmp_path: Path, sandbox: Sandbox, toml: str = TOML) -> Project:
+    """A project folder with mwaadeps.toml and a dist/, its environments seeded."""
     root = tmp_path / "proj"
     root.mkdir()
-    (root / "mwaadeps.toml").write_text(TOML)
+    (root / "mwaadeps.toml").write_text(toml)
     seeded = sandbox.seed(root)
     assert {s.status for s in seeded} == {"AVAILABLE"}
     make_dist(root / "dist")
     return Project(root, sandbox)
+
+
+@pytest.fixture
+def project(tmp_path: Path, sandbox: Sandbox) -> Project:
+    return new_project(tmp_path, sandbox)

@@ -30,13 +30,14 @@ def test_deploy_then_redeploy_unchanged(project: Project) -> None:
     assert env["StartupScriptS3ObjectVersion"] == result.plan[2].new_version
     calls = project.calls()
     assert calls["mwaa"]["UpdateEnvironment"] == 1
-    assert calls["s3_object_puts"] == 3 + 1  # three artifacts + the deployment record
+    # three artifacts, the deploy lock, the record (pending, then its outcome)
+    assert calls["s3_object_puts"] == 3 + 1 + 2
 
     again = core.deploy(project.env(), project.dist, FAST)
     assert again.ok and not again.update_called
     assert [p.action for p in again.plan] == ["unchanged"] * 3
     assert project.calls()["mwaa"]["UpdateEnvironment"] == 1
-    assert project.calls()["s3_object_puts"] == 4
+    assert project.calls()["s3_object_puts"] == 6  # a no-op deploy writes nothing
 
 
 def test_uploads_are_encrypted_and_checksummed(project: Project) -> None:
@@ -63,7 +64,7 @@ def test_change_one_artifact_uploads_only_it(project: Project) -> None:
     second = core.deploy(project.env(), project.dist, FAST)
     assert second.ok
     assert [p.action for p in second.plan] == ["upload", "unchanged", "unchanged"]
-    assert project.calls()["s3_object_puts"] == puts + 1 + 1
+    assert project.calls()["s3_object_puts"] == puts + 1 + 1 + 2  # + lock + record twice
     env = project.environment()
     assert env["RequirementsS3ObjectVersion"] != first.plan[0].new_version
     assert env["PluginsS3ObjectVersion"] == first.plan[1].new_version
@@ -198,7 +199,7 @@ def test_rollback_restores_earlier_versions(project: Project) -> None:
     puts = project.calls()["s3_object_puts"]
     back = core.rollback(project.env(), None, FAST)
     assert back.ok and back.update_called
-    assert project.calls()["s3_object_puts"] == puts + 1  # only the record, no upload
+    assert project.calls()["s3_object_puts"] == puts + 1 + 2  # lock + record, no upload
     env = project.environment()
     assert env["RequirementsS3ObjectVersion"] == first.plan[0].new_version
     assert env["PluginsS3ObjectVersion"] == first.plan[1].new_version
