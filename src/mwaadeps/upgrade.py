@@ -439,7 +439,15 @@ def _current(
 def target_settings(
     settings: Settings, version: str, python: str | None, constraints: str | None
 ) -> Settings:
-    """A copy of the settings for the new version (the user's lock file is left alone)."""
+    """A copy of the settings for the new version (the user's lock file is left alone).
+
+    Without `constraints`, the new version's canonical constraints URL, or the configured
+    constraints when the version is the current one.
+    """
+    if constraints is None and version == settings.airflow_version:
+        constraints = settings.constraints
+    if python is None and version == settings.airflow_version:
+        python = settings.python_version
     return dataclasses.replace(
         settings, airflow_version=version, python_version=python, constraints=constraints
     )
