@@ -24,7 +24,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from . import lockfile
 from .config import Settings
 from .constraints import Constraints, load_constraints
-from .errors import ConfigError, ResolutionError
+from .errors import ConfigError, MwaadepsError, ResolutionError
 from .lock import LockInputs, base_versions, classify, gather_inputs, resolve_job
 from .lockfile import BUNDLE, FALLBACK, Artifact
 from .progress import NullReporter, Reporter
@@ -765,8 +765,6 @@ def write_upgrade(
 
     Refuses (writing nothing) when a blocker is not a conflict with an allowed version.
     """
-    from .fix import apply_fix, plan_fix  # type: ignore[import-not-found]
-
     if not report.fixable:
         names = ", ".join(p.name for p in report.blocking if not p.allowed) or "the resolution"
         raise ResolutionError(
@@ -775,6 +773,15 @@ def write_upgrade(
             hint=report.error
             or "Drop or replace those requirements (see the reasons), then run upgrade again.",
         )
+    try:
+        from .fix import apply_fix, plan_fix  # type: ignore[import-not-found]
+    except ModuleNotFoundError as exc:  # pragma: no cover - fix ships with this command
+        if exc.name != "mwaadeps.fix":
+            raise
+        raise MwaadepsError(
+            "This mwaadeps has no `fix`, which --write needs.",
+            hint="Install an mwaadeps release with `mwaadeps fix`, or edit the files by hand.",
+        ) from None
     new_settings = target_settings(settings, report.to_target.airflow_version, None, to_constraints)
     constraints = load_constraints(new_settings)
     result = plan_fix(settings.requirements, report.to_target, constraints)
