@@ -41,7 +41,7 @@ def upgrade_command(
 ) -> None:
     """Preview what requirements.txt becomes on another MWAA version (exit 1 when blocked)."""
     from . import ui
-    from .upgrade import plan_upgrade, write_upgrade
+    from .upgrade import plan_upgrade, write_refusal, write_upgrade
 
     cli.set_json(json_out)
     settings = cli.settings_from(
@@ -54,13 +54,20 @@ def upgrade_command(
         report = plan_upgrade(
             settings, to, to_python=python_to, to_constraints=constraints_to, reporter=rep
         )
-    written = None
-    if write and report.fixable:
-        written = write_upgrade(settings, report, to_constraints=constraints_to)
+    refusal = write_refusal(report) if write else None
+    written = (
+        write_upgrade(settings, report, to_constraints=constraints_to)
+        if (write and refusal is None)
+        else None
+    )
     if json_out:
         payload = report.to_dict()
         if write:
             payload["written"] = written.to_dict() if written else None
+            if refusal is not None:
+                payload["write_error"] = {
+                    "code": refusal.code, "message": refusal.message, "hint": refusal.hint
+                }  # fmt: skip
         ui.print_json(payload)
     else:
         _render(report, show_all)
@@ -71,9 +78,9 @@ def upgrade_command(
                 f"Moved to MWAA {report.to_target.airflow_version}: run `mwaadeps lock` "
                 "(or build) next."
             )
-    if write and not report.fixable:
-        write_upgrade(settings, report, to_constraints=constraints_to)  # raises: why not
-    if not report.ok and written is None:
+        elif refusal is not None:
+            raise refusal
+    if written is None and (refusal is not None or not report.ok):
         raise typer.Exit(1)
 
 

@@ -758,6 +758,19 @@ def _config_updates(
     return updates
 
 
+def write_refusal(report: UpgradeReport) -> ResolutionError | None:
+    """Why `write_upgrade` would refuse the report (None when it can write it)."""
+    if report.fixable:
+        return None
+    names = ", ".join(p.name for p in report.blocking if not p.allowed) or "the resolution"
+    return ResolutionError(
+        f"The upgrade to MWAA {report.to_target.airflow_version} cannot be written: "
+        f"{names} has no version the new target accepts.",
+        hint=report.error
+        or "Drop or replace those requirements (see the reasons), then run upgrade again.",
+    )
+
+
 def write_upgrade(
     settings: Settings, report: UpgradeReport, *, to_constraints: str | None = None
 ) -> WriteResult:
@@ -765,14 +778,9 @@ def write_upgrade(
 
     Refuses (writing nothing) when a blocker is not a conflict with an allowed version.
     """
-    if not report.fixable:
-        names = ", ".join(p.name for p in report.blocking if not p.allowed) or "the resolution"
-        raise ResolutionError(
-            f"The upgrade to MWAA {report.to_target.airflow_version} cannot be written: "
-            f"{names} has no version the new target accepts.",
-            hint=report.error
-            or "Drop or replace those requirements (see the reasons), then run upgrade again.",
-        )
+    refusal = write_refusal(report)
+    if refusal is not None:
+        raise refusal
     try:
         from .fix import apply_fix, plan_fix  # type: ignore[import-not-found]
     except ModuleNotFoundError as exc:  # pragma: no cover - fix ships with this command
@@ -872,5 +880,6 @@ __all__ = [
     "removed_from_constraints",
     "rewrite_toml",
     "scan_dag_imports",
+    "write_refusal",
     "write_upgrade",
 ]

@@ -200,6 +200,16 @@ def test_major_upgrade_refuses_to_write_a_removed_provider(
     )  # fmt: skip
     assert run.returncode == 1, run.output
     assert "apache-airflow-providers-tabular" in run.stderr
+    assert "cannot be written" in run.stderr
+    as_json = run_cli(
+        folder,
+        ["upgrade", "--to", "3.0.6", "--constraints-to", "c/3.0.6.txt", "--write", "--json"],
+        pypi_cache,
+    )
+    assert as_json.returncode == 1, as_json.output
+    data = as_json.json()  # one JSON object: the report, and why nothing was written
+    assert data["written"] is None
+    assert "apache-airflow-providers-tabular" in data["write_error"]["message"]
     after = (folder / "requirements.txt").read_text(), (folder / "mwaadeps.toml").read_text()
     assert after == before
 
