@@ -70,7 +70,7 @@ def upgrade_command(
                 }  # fmt: skip
         ui.print_json(payload)
     else:
-        _render(report, show_all)
+        _render(report, show_all, writing=written is not None)
         if written is not None:
             for message in written.messages:
                 ui.info(f"  {message}")
@@ -84,7 +84,7 @@ def upgrade_command(
         raise typer.Exit(1)
 
 
-def _render(report: object, show_all: bool) -> None:
+def _render(report: object, show_all: bool, writing: bool) -> None:
     from . import ui
     from .upgrade import UpgradeReport
 
@@ -129,7 +129,7 @@ def _render(report: object, show_all: bool) -> None:
     else:
         ui.info(
             f"\n✘ {len(report.blocking)} package(s) block the upgrade ({summary})."
-            + (" `--write` fixes them." if report.fixable else "")
+            + (" `--write` fixes them." if report.fixable and not writing else "")
         )
 
 

@@ -535,7 +535,9 @@ def plan_upgrade(
     error: str | None = None
     combined: dict[str, Resolved] = {}
     relaxed: set[str] = set(conflicts)
-    for _round in range(MAX_RELAX_ROUNDS):
+    # The same target and constraints: the current resolution is the new one.
+    same = old_target == new_target and old_constraints.sha256 == new_constraints.sha256
+    for _round in range(0 if same else MAX_RELAX_ROUNDS):
         new_inputs = dataclasses.replace(
             inputs,
             user_lines=tuple(lines),
@@ -582,13 +584,14 @@ def plan_upgrade(
             )
         lines = _relax(lines, plan.by_name, lost)
 
-    new_side = (
-        _side_from_resolution(
+    if same:
+        new_side = old
+    elif combined:
+        new_side = _side_from_resolution(
             new_settings, new_constraints, combined, frozenset(plan.by_name), reporter
         )
-        if combined
-        else _Side({}, {}, {})
-    )
+    else:
+        new_side = _Side({}, {}, {})
     for name, (allowed, why) in list(conflicts.items()):
         if allowed is None and name in new_side.versions:
             conflicts[name] = (new_side.versions[name], why)

@@ -267,3 +267,7 @@ def test_write_then_upgrade_again_reports_nothing(tmp_path: Path, pypi_cache: Pa
     text = run_cli(folder, ["upgrade", "--to", "3.0.6"], pypi_cache)
     assert text.returncode == 0, text.output
     assert "nothing to change" in text.stdout
+    # The written project locks for 3.0.6 as it is.
+    locked = run_cli(folder, ["lock", "--json"], pypi_cache)
+    assert locked.returncode == 0, locked.output
+    assert lockfile.read(folder / "mwaadeps.lock").versions()["numba"] == numba
