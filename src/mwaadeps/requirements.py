@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,14 +28,16 @@ BUNDLE_FIX = (
 )
 MWAA_PREFIX = "/usr/local/airflow/"
 
-# pip's own regexes (pip/_internal/req/req_file.py).
-_COMMENT_RE = re.compile(r"(^|\s+)#.*$")
+# pip's own patterns (pip/_internal/req/req_file.py); its comment and userinfo regexes are
+# matched by hand below (they backtrack quadratically on long lines).
 _ENV_VAR_RE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _VCS_RE = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
 _DRIVE_RE = re.compile(r"^[a-zA-Z]:[\\/]")
 _ARCHIVE_EXTS = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
-_USERINFO_RE = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_HINT_HEAD_RE = re.compile(r"[A-Za-z0-9._\[\],-]+\s*===?\s*")
+_HINT_VERSION_RE = re.compile(r"\d+(?:\.\d+)*")
 _CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 # Long option -> takes a value. Every option pip accepts in a requirements file.
@@ -155,24 +156,52 @@ class RequirementsFile:
         return tuple(o for o in self.options if o.name == name)
 
 
+def _userinfo_spans(text: str) -> Iterator[tuple[int, int, int]]:
+    """(start, userinfo start, ``@`` index) of each ``scheme://userinfo@``, in linear time.
+
+    The same matches as ``[a-zA-Z][a-zA-Z0-9+.-]*://[^/@\\s]+@`` found left to right.
+    """
+    floor = 0
+    at = text.find("://")
+    while at != -1:
+        start = at
+        while start > floor and text[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        while start < at and not (text[start].isascii() and text[start].isalpha()):
+            start += 1
+        end = at + 3
+        while end < len(text) and text[end] not in "/@" and not text[end].isspace():
+            end += 1
+        if start < at and end > at + 3 and end < len(text) and text[end] == "@":
+            yield start, at + 3, end
+            floor = end + 1
+            at = text.find("://", floor)
+        else:
+            at = text.find("://", at + 1)
+
+
 def literal_credentials(url: str) -> bool:
     """True when ``url`` carries a literal secret (``git@`` of an ssh URL is a user, not one)."""
-    match = _USERINFO_RE.search(url)
-    if match is None or not has_credentials(url):
+    span = next(_userinfo_spans(url), None)
+    if span is None:
         return False
-    ssh_user = match.group("scheme").lower().endswith("ssh://") and ":" not in match["userinfo"]
+    start, info, at = span
+    if not has_credentials(url[start : at + 1]):
+        return False
+    ssh_user = url[start:info].lower().endswith("ssh://") and ":" not in url[info:at]
     return not ssh_user
 
 
 def redact(text: str) -> str:
     """Mask literal credentials in every URL of ``text``; ``${VAR}`` placeholders stay."""
-
-    def mask(match: re.Match[str]) -> str:
-        if literal_credentials(match.group(0)):
-            return f"{match.group('scheme')}****@"
-        return match.group(0)
-
-    return _USERINFO_RE.sub(mask, text)
+    out: list[str] = []
+    done = 0
+    for start, info, at in _userinfo_spans(text):
+        if literal_credentials(text[start : at + 1]):
+            out.append(text[done:info] + "****@")
+            done = at + 1
+    out.append(text[done:])
+    return "".join(out)
 
 
 def expand_env_vars(text: str, env: Mapping[str, str]) -> str:
@@ -211,8 +240,9 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     pending: list[str] = []
     first = 0
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.endswith("\\") or _COMMENT_RE.match(line):
-            if _COMMENT_RE.match(line):
+        whole_comment = _comment_start(line) == 0
+        if not line.endswith("\\") or whole_comment:
+            if whole_comment:
                 line = " " + line
             if pending:
                 pending.append(line)
@@ -228,8 +258,22 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
         yield first, "".join(pending)
 
 
+def _comment_start(line: str) -> int | None:
+    """Where pip's ``(^|\\s+)#.*$`` comment begins (its whitespace included), or None."""
+    at = line.find("#")
+    while at != -1:
+        if at == 0 or line[at - 1].isspace():
+            start = at
+            while start > 0 and line[start - 1].isspace():
+                start -= 1
+            return start
+        at = line.find("#", at + 1)
+    return None
+
+
 def _strip_comment(line: str) -> str:
-    return _COMMENT_RE.sub("", line).strip()
+    start = _comment_start(line)
+    return (line if start is None else line[:start]).strip()
 
 
 def _split_args(line: str) -> tuple[str, str]:
@@ -241,6 +285,50 @@ def _split_args(line: str) -> tuple[str, str]:
             break
         args.append(token)
     return " ".join(args).strip(), " ".join(tokens[len(args) :]).strip()
+
+
+def _shell_split(text: str) -> list[str]:
+    """``shlex.split(text)`` (POSIX, no comments) in linear time; shlex itself is quadratic."""
+    tokens: list[str] = []
+    token: list[str] = []
+    in_token = False
+    quote = ""
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        i += 1
+        if quote:
+            if char == quote:
+                quote = ""
+            elif char == "\\" and quote == '"':
+                if i >= n:
+                    raise ValueError("No escaped character")
+                if text[i] not in '"\\':
+                    token.append("\\")
+                token.append(text[i])
+                i += 1
+            else:
+                token.append(char)
+        elif char in " \t\r\n":
+            if in_token:
+                tokens.append("".join(token))
+                token, in_token = [], False
+        elif char in "'\"":
+            quote, in_token = char, True
+        elif char == "\\":
+            if i >= n:
+                raise ValueError("No escaped character")
+            token.append(text[i])
+            i += 1
+            in_token = True
+        else:
+            token.append(char)
+            in_token = True
+    if quote:
+        raise ValueError("No closing quotation")
+    if in_token:
+        tokens.append("".join(token))
+    return tokens
 
 
 def _bundle_hint(first: str | None = None) -> str:
@@ -286,9 +374,15 @@ def _url_problem(url: str, origin: Origin, shown: str) -> Problem:
 
 
 def _syntax_hint(text: str) -> str:
-    match = re.match(r"^([A-Za-z0-9._\[\],-]+\s*===?\s*)(\d+(?:\.\d+)*)\S+$", text)
-    if match:
-        return f"Did you mean {match.group(1).replace(' ', '')}{match.group(2)}? "
+    head = _HINT_HEAD_RE.match(text)
+    rest = text[head.end() :] if head else ""
+    version = _HINT_VERSION_RE.match(rest)
+    if head and version and not any(c.isspace() for c in rest):
+        good = version.group(0)
+        if len(good) == len(rest):  # the regex gave the last character back to \S+
+            good = good[:-1].rstrip(".")
+        if good:
+            return f"Did you mean {head.group(0).replace(' ', '')}{good}? "
     if "${" in text:
         return "mwaadeps expands ${VAR} only in option values (index URLs). "
     return "Write name, then an optional specifier, e.g. requests==2.31.0 or pandas>=2.1. "
@@ -304,6 +398,8 @@ class _Parser:
         self.problems: list[Problem] = []
         self.files: list[Path] = []
         self.done: set[tuple[Path, bool]] = set()
+        # A file of many repeated lines parses each distinct requirement once.
+        self.parsed: dict[str, Requirement | str] = {}
 
     def problem(
         self, severity: Severity, code: str, origin: Origin | None, msg: str, hint: str
@@ -386,7 +482,7 @@ class _Parser:
     ) -> None:
         args, opts_text = _split_args(line)
         try:
-            tokens = shlex.split(opts_text)
+            tokens = _shell_split(opts_text)
         except ValueError as exc:
             self.problem("error", "syntax", origin, f"Cannot split the options of {line!r}: {exc}.",
                          "Close the quote or escape it.")  # fmt: skip
@@ -500,10 +596,15 @@ class _Parser:
                 _bundle_hint(),
             )  # fmt: skip
             return
-        try:
-            requirement = Requirement(args)
-        except InvalidRequirement as exc:
-            detail = str(exc).splitlines()[0] if str(exc) else "invalid requirement"
+        requirement = self.parsed.get(args)
+        if requirement is None:
+            try:
+                requirement = Requirement(args)
+            except InvalidRequirement as exc:
+                requirement = str(exc).splitlines()[0] if str(exc) else "invalid requirement"
+            self.parsed[args] = requirement
+        if isinstance(requirement, str):
+            detail = requirement
             self.problem(
                 "error", "syntax", origin, f"{shown} is not a valid requirement: {detail}.",
                 _syntax_hint(args) + "See PEP 508 / pip's requirement specifiers.",
