@@ -14,7 +14,7 @@ from .bundle import BundleSpec, input_digest, write_bundle
 from .config import Settings
 from .constraints import Constraints, load_constraints
 from .errors import ConfigError, ResolutionError
-from .lock import lock, resolve_base
+from .lock import load_target_constraints, lock, resolve_base
 from .lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
 from .progress import NullReporter, Reporter
 from .wheels import FetchedWheel, fetch_all
@@ -99,7 +99,7 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
         )
     locked = lock(settings, reporter, force=False)
     timings["lock"] = time.monotonic() - started
-    constraints = load_constraints(settings, reporter)
+    constraints = load_target_constraints(settings, NullReporter())
     packages, pins = select(locked.lock.packages, settings.full)
     if any(p.wheel is None and p.sdist is None for p in packages):
         packages = with_base_artifacts(settings, constraints, packages, reporter)

@@ -53,24 +53,68 @@ def init(
     ui.success(f"Wrote {written}. Edit it, then run `mwaadeps check`.")
 
 
+FixOpt = Annotated[
+    bool, typer.Option("--fix", help="Rewrite the file first (as `mwaadeps fix`), then check.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print the diff, change nothing (exit 0).")
+]
+
+
+def _requirements_settings(**cli: Any) -> Any:
+    from .errors import RequirementsError
+
+    settings = settings_from(**cli)
+    if not settings.requirements.is_file():
+        raise RequirementsError(
+            f"Requirements file {settings.requirements} does not exist.",
+            hint="Pass --requirements or set it in mwaadeps.toml.",
+        )
+    return settings
+
+
+def _problem_rows(problems: Any) -> list[tuple[str, str, str, str]]:
+    return [
+        (
+            p.severity,
+            f"{p.origin.file.name}:{p.origin.line}" if p.origin else "-",
+            p.message,
+            p.hint,
+        )
+        for p in problems
+    ]
+
+
+def _render_fix(result: Any, dry_run: bool) -> None:
+    from . import ui
+
+    if not result.changed:
+        ui.info("Nothing to fix.")
+        return
+    ui.info(result.diff().rstrip("\n"))
+    files = len(result.files)
+    verb = "Would change" if dry_run else "Changed"
+    ui.info(f"{verb} {len(result.changes)} line(s) in {files} file(s).")
+
+
 def check(
     requirements: RequirementsOpt = None,
     airflow_version: AirflowOpt = None,
     python_version: PythonOpt = None,
     constraints: ConstraintsOpt = None,
     mode: Annotated[str | None, typer.Option("--mode", help="bundle or index.")] = None,
+    fix: FixOpt = False,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Lint requirements.txt for MWAA without resolving (exit 1 on errors)."""
     from . import ui
     from .check import check_requirements
-    from .constraints import load_constraints
-    from .errors import RequirementsError
+    from .lock import load_target_constraints
     from .requirements import parse_requirements
 
     set_json(json_out)
-    settings = settings_from(
+    settings = _requirements_settings(
         requirements=requirements,
         airflow_version=airflow_version,
         python_version=python_version,
@@ -79,28 +123,26 @@ def check(
         config=config,
     )
     target = settings.target
-    if not settings.requirements.is_file():
-        raise RequirementsError(
-            f"Requirements file {settings.requirements} does not exist.",
-            hint="Pass --requirements or set it in mwaadeps.toml.",
-        )
     with ui.reporter(quiet=json_out) as rep:
-        loaded = load_constraints(settings, rep)
+        loaded = load_target_constraints(settings, rep)
+    fixed = None
+    if fix:
+        from .fix import apply_fix, plan_fix
+
+        fixed = plan_fix(settings.requirements, target, loaded)
+        apply_fix(fixed)
+        if not json_out:
+            _render_fix(fixed, dry_run=False)
     report = check_requirements(
         parse_requirements(settings.requirements), target, loaded, mode=settings.mode
     )
     if json_out:
-        ui.print_json(report.to_dict())
+        payload = report.to_dict()
+        if fixed is not None:
+            payload["fix"] = fixed.to_dict()
+        ui.print_json(payload)
     else:
-        rows = [
-            (
-                p.severity,
-                f"{p.origin.file.name}:{p.origin.line}" if p.origin else "-",
-                p.message,
-                p.hint,
-            )
-            for p in report.problems
-        ]
+        rows = _problem_rows(report.problems)
         if rows:
             ui.table(
                 f"{settings.requirements} for MWAA {target.airflow_version}",
@@ -116,6 +158,55 @@ def check(
         else:
             ui.info(f"{errors} error(s), {warnings} warning(s).")
     raise typer.Exit(0 if report.ok else 1)
+
+
+def fix_cmd(
+    requirements: RequirementsOpt = None,
+    airflow_version: AirflowOpt = None,
+    python_version: PythonOpt = None,
+    constraints: ConstraintsOpt = None,
+    dry_run: DryRunOpt = False,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Rewrite requirements.txt in place for the target (diff first; exit 1 if errors remain)."""
+    from . import ui
+    from .fix import apply_fix, plan_fix
+    from .lock import load_target_constraints
+
+    set_json(json_out)
+    settings = _requirements_settings(
+        requirements=requirements,
+        airflow_version=airflow_version,
+        python_version=python_version,
+        constraints=constraints,
+        config=config,
+    )
+    target = settings.target
+    with ui.reporter(quiet=json_out) as rep:
+        loaded = load_target_constraints(settings, rep)
+    result = plan_fix(settings.requirements, target, loaded)
+    if not dry_run:
+        apply_fix(result)
+    if json_out:
+        ui.print_json({**result.to_dict(), "dry_run": dry_run})
+    else:
+        _render_fix(result, dry_run)
+        if result.remaining:
+            ui.table(
+                "What fix cannot repair",
+                ["", "where", "problem", "fix"],
+                _problem_rows(result.remaining),
+            )
+        if result.ok:
+            ui.success(
+                f"{settings.requirements}: no errors left (MWAA {target.airflow_version}, "
+                f"Python {target.python_version})."
+            )
+        else:
+            errors = sum(1 for p in result.remaining if p.severity == "error")
+            ui.info(f"{errors} error(s) remain: fix them by hand (see above).")
+    raise typer.Exit(0 if dry_run or result.ok else 1)
 
 
 def lock_cmd(
@@ -231,5 +322,6 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.command("init")(init)
     app.command("check")(check)
+    app.command("fix")(fix_cmd)
     app.command("lock")(lock_cmd)
     app.command("build")(build_cmd)

@@ -60,6 +60,36 @@ def _local_wheels(settings: Settings, reporter: Reporter) -> tuple[list[str], li
     return sorted(set(links)), digests
 
 
+def load_target_constraints(settings: Settings, reporter: Reporter | None = None) -> Constraints:
+    """The constraints of a lock or build: settings' own, else a -c URL line, else the target's.
+
+    A ``-c`` URL in requirements.txt that is not the target's canonical one (a raw proxy, an
+    internal host) is fetched through the usual loader; ``constraints`` in the settings wins
+    over it, with a warning when they differ.
+    """
+    from .check import constraint_lines, constraints_from_requirements
+    from .requirements import expand_env_vars, parse_requirements
+
+    reporter = reporter or NullReporter()
+    if not settings.requirements.is_file():
+        return load_constraints(settings, reporter)
+    parsed = parse_requirements(settings.requirements)
+    wanted = constraints_from_requirements(parsed, settings.target)
+    if settings.constraints is not None:
+        lines = [line for line in constraint_lines(parsed) if line.url != settings.constraints]
+        if lines:
+            line = lines[0]
+            reporter.warn(
+                f"{line.option.origin}: --constraint {line.option.shown} is ignored; the "
+                f"constraints option ({redact_url(settings.constraints)}) wins."
+            )
+        return load_constraints(settings, reporter)
+    if wanted is None:
+        return load_constraints(settings, reporter)
+    source = expand_env_vars(wanted, settings.env)
+    return load_constraints(dataclasses.replace(settings, constraints=source), reporter)
+
+
 def gather_inputs(
     settings: Settings, constraints: Constraints, reporter: Reporter | None = None
 ) -> LockInputs:
@@ -332,7 +362,7 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
     reporter = reporter or NullReporter()
     started = time.monotonic()
     target = settings.target
-    constraints = load_constraints(settings, reporter)
+    constraints = load_target_constraints(settings, reporter)
     reporter.step("Checking requirements")
     inputs = gather_inputs(settings, constraints, reporter)
     if not force and settings.lock_file.is_file():

@@ -209,8 +209,22 @@ def expand_env_vars(text: str, env: Mapping[str, str]) -> str:
     return _ENV_VAR_RE.sub(lambda m: env.get(m.group("name"), m.group(0)), text)
 
 
-def _decode(data: bytes) -> tuple[str, int | None]:
-    """The text, and the line of the first byte that is not UTF-8 (None when all is)."""
+@dataclass(frozen=True)
+class Decoded:
+    """A file's text as pip reads it, and how to write it back byte for byte."""
+
+    text: str
+    encoding: str
+    bom: bytes = b""
+    bad_line: int | None = None  # the line of the first byte that is not UTF-8
+
+    def encode(self, text: str) -> bytes:
+        """``text`` in this file's encoding, its byte-order mark first."""
+        return self.bom + text.encode(self.encoding)
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a requirements file: BOM, then a coding cookie, then UTF-8 (as pip does)."""
     boms = (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -220,19 +234,20 @@ def _decode(data: bytes) -> tuple[str, int | None]:
     )
     for bom, encoding in boms:
         if data.startswith(bom):
-            return data[len(bom) :].decode(encoding, errors="replace"), None
-    for line in data.split(b"\n")[:2]:
+            return Decoded(data[len(bom) :].decode(encoding, errors="replace"), encoding, bom)
+    for line in data.split(b"\n", 2)[:2]:
         match = _CODING_RE.match(line)
         if match:
+            encoding = match.group(1).decode("ascii")
             try:
-                return data.decode(match.group(1).decode("ascii"), errors="replace"), None
+                return Decoded(data.decode(encoding, errors="replace"), encoding)
             except LookupError:
                 break
     try:
-        return data.decode("utf-8"), None
+        return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as exc:
         bad_line = data[: exc.start].count(b"\n") + 1
-        return data.decode("utf-8", errors="replace"), bad_line
+        return Decoded(data.decode("utf-8", errors="replace"), "utf-8", bad_line=bad_line)
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -240,7 +255,7 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     pending: list[str] = []
     first = 0
     for number, line in enumerate(text.splitlines(), 1):
-        whole_comment = _comment_start(line) == 0
+        whole_comment = comment_start(line) == 0
         if not line.endswith("\\") or whole_comment:
             if whole_comment:
                 line = " " + line
@@ -258,7 +273,7 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
         yield first, "".join(pending)
 
 
-def _comment_start(line: str) -> int | None:
+def comment_start(line: str) -> int | None:
     """Where pip's ``(^|\\s+)#.*$`` comment begins (its whitespace included), or None."""
     at = line.find("#")
     while at != -1:
@@ -272,11 +287,11 @@ def _comment_start(line: str) -> int | None:
 
 
 def _strip_comment(line: str) -> str:
-    start = _comment_start(line)
+    start = comment_start(line)
     return (line if start is None else line[:start]).strip()
 
 
-def _split_args(line: str) -> tuple[str, str]:
+def split_args(line: str) -> tuple[str, str]:
     """pip's break_args_options: the requirement part and the options part."""
     tokens = line.split(" ")
     args: list[str] = []
@@ -391,7 +406,8 @@ def _syntax_hint(text: str) -> str:
 class _Parser:
     """Walks a requirements file and the files it includes."""
 
-    def __init__(self) -> None:
+    def __init__(self, overrides: Mapping[Path, bytes] | None = None) -> None:
+        self.overrides = {k.resolve(): v for k, v in (overrides or {}).items()}
         self.requirements: list[ParsedRequirement] = []
         self.constraints: list[ParsedRequirement] = []
         self.options: list[ParsedOption] = []
@@ -400,6 +416,8 @@ class _Parser:
         self.done: set[tuple[Path, bool]] = set()
         # A file of many repeated lines parses each distinct requirement once.
         self.parsed: dict[str, Requirement | str] = {}
+        self.clean_lines: dict[str, tuple[Requirement, str]] = {}
+        self.resolved: dict[Path, Path] = {}
 
     def problem(
         self, severity: Severity, code: str, origin: Origin | None, msg: str, hint: str
@@ -410,7 +428,7 @@ class _Parser:
         self, path: Path, stack: tuple[Path, ...], constraint: bool, included: Origin | None
     ) -> None:
         try:
-            key = path.resolve()
+            key = self.resolved.get(path) or self.resolved.setdefault(path, path.resolve())
         except (OSError, ValueError, RuntimeError) as exc:
             if included is None:
                 raise RequirementsError(f"Cannot read {path}: {exc}.") from None
@@ -430,7 +448,7 @@ class _Parser:
         try:
             if key.exists() and not key.is_file():
                 raise IsADirectoryError(21, "not a regular file")
-            data = path.read_bytes()
+            data = self.overrides[key] if key in self.overrides else path.read_bytes()
         except FileNotFoundError:
             if included is None:
                 raise RequirementsError(
@@ -447,7 +465,8 @@ class _Parser:
             return
         self.done.add((key, constraint))
         self.files.append(path)
-        text, bad_line = _decode(data)
+        decoded = decode(data)
+        text, bad_line = decoded.text, decoded.bad_line
         if bad_line is not None:
             self.problem(
                 "error", "encoding", Origin(path, bad_line),
@@ -480,7 +499,27 @@ class _Parser:
     def parse_line(
         self, line: str, origin: Origin, stack: tuple[Path, ...], constraint: bool
     ) -> None:
-        args, opts_text = _split_args(line)
+        known = self.clean_lines.get(line)
+        if known is not None:  # a line seen before that gave a requirement and nothing else
+            requirement, text = known
+            parsed = ParsedRequirement(requirement, origin, text, (), constraint)
+            (self.constraints if constraint else self.requirements).append(parsed)
+            return
+        before = (len(self.requirements), len(self.constraints), len(self.problems))
+        self._parse_line(line, origin, stack, constraint)
+        after = (len(self.requirements), len(self.constraints), len(self.problems))
+        added = self.constraints if constraint else self.requirements
+        grew = (1, 0, 0) if not constraint else (0, 1, 0)
+        if (
+            tuple(a - b for a, b in zip(after, before, strict=True)) == grew
+            and not added[-1].hashes
+        ):
+            self.clean_lines[line] = (added[-1].requirement, added[-1].text)
+
+    def _parse_line(
+        self, line: str, origin: Origin, stack: tuple[Path, ...], constraint: bool
+    ) -> None:
+        args, opts_text = split_args(line)
         try:
             tokens = _shell_split(opts_text)
         except ValueError as exc:
@@ -632,12 +671,15 @@ def _long_name(given: str) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def parse_requirements(path: Path) -> RequirementsFile:
+def parse_requirements(
+    path: Path, overrides: Mapping[Path, bytes] | None = None
+) -> RequirementsFile:
     """Parse ``path`` and every file it includes; problems are returned, not raised.
 
+    ``overrides`` gives the bytes of some files instead of the disk's (a planned edit).
     Raises ``RequirementsError`` only when ``path`` itself cannot be read.
     """
-    parser = _Parser()
+    parser = _Parser(overrides)
     parser.parse_file(path, (), False, None)
     return RequirementsFile(
         path=path,
@@ -651,13 +693,17 @@ def parse_requirements(path: Path) -> RequirementsFile:
 
 __all__ = [
     "BUNDLE_FIX",
+    "Decoded",
     "Origin",
     "ParsedOption",
     "ParsedRequirement",
     "Problem",
     "RequirementsFile",
+    "comment_start",
+    "decode",
     "expand_env_vars",
     "literal_credentials",
     "parse_requirements",
     "redact",
+    "split_args",
 ]

@@ -171,24 +171,52 @@ def test_duplicate_that_excludes_the_constraint_pin(check: Callable[..., CheckRe
     ]
 
 
-@pytest.mark.parametrize(("mode", "severity"), [("bundle", "error"), ("index", "warning")])
-def test_constraint_url(check: Callable[..., CheckReport], mode: str, severity: str) -> None:
-    problem = only(check(f"requests\n-c {CONSTRAINT_URL}\n", mode=mode))
-    assert (problem.severity, problem.code, at(problem)) == (
-        severity, "constraint-url", "requirements.txt:2",
-    )  # fmt: skip
+@pytest.mark.parametrize("mode", ["bundle", "index"])
+def test_constraint_url_of_the_target_is_fine(check: Callable[..., CheckReport], mode: str) -> None:
+    """AWS's guide puts this line first: it is the target's constraints, no error."""
+    report = check(f'--constraint "{CONSTRAINT_URL}"\nrequests\n', mode=mode)
+    assert report.problems == ()
+    assert report.ok
+
+
+@pytest.mark.parametrize("mode", ["bundle", "index"])
+def test_constraint_url_of_another_airflow(check: Callable[..., CheckReport], mode: str) -> None:
+    url = CONSTRAINT_URL.replace("2.9.2", "2.7.2").replace("3.11", "3.8")
+    problem = only(check(f"requests\n-c {url}\n", mode=mode))
+    assert (problem.severity, problem.code, at(problem)) == ("error", "constraint-url",
+                                                            "requirements.txt:2")  # fmt: skip
     assert problem.message == (
-        f"--constraint {CONSTRAINT_URL} is fetched from the internet when MWAA installs; the "
-        "workers of a private-network environment cannot reach it."
+        f"--constraint {url} is the constraints of Airflow 2.7.2 (Python 3.8), but the target "
+        "is MWAA 2.9.2 (Python 3.11)."
     )
-    if mode == "bundle":
-        assert "mwaadeps ships the Airflow constraints inside plugins.zip" in problem.hint
+    assert problem.hint.startswith(f"Run `mwaadeps fix` to point it at {CONSTRAINT_URL},")
 
 
-def test_constraint_url_of_another_airflow(check: Callable[..., CheckReport]) -> None:
-    url = CONSTRAINT_URL.replace("2.9.2", "2.8.1")
-    problem = only(check(f"--constraint {url}\n"))
-    assert problem.message.endswith("It is also the constraints of Airflow 2.8.1, not 2.9.2.")
+def test_constraint_url_of_another_python_only(check: Callable[..., CheckReport]) -> None:
+    problem = only(check(f"-c {CONSTRAINT_URL.replace('3.11', '3.12')}\n"))
+    assert "Airflow 2.9.2 (Python 3.12)" in problem.message
+
+
+def test_custom_constraint_url_is_a_source_not_a_problem(
+    check: Callable[..., CheckReport],
+) -> None:
+    report = check("-c http://127.0.0.1:8081/repository/raw/airflow-2.9.2.txt\nrequests\n")
+    assert report.problems == ()
+
+
+def test_second_constraint_url_is_ignored_with_a_warning(
+    check: Callable[..., CheckReport],
+) -> None:
+    problem = only(check(f"-c {CONSTRAINT_URL}\n-c http://127.0.0.1:1/c.txt\n"))
+    assert (problem.severity, problem.code, at(problem)) == (
+        "warning", "constraint-url-ignored", "requirements.txt:2",
+    )  # fmt: skip
+
+
+def test_constraint_url_with_a_literal_credential(check: Callable[..., CheckReport]) -> None:
+    problem = only(check("-c https://bob:Secr3t@nexus.acme.io/raw/constraints.txt\n"))
+    assert problem.code == "index-credentials"
+    assert "Secr3t" not in problem.message + problem.hint
 
 
 def test_essential_pin_conflict(check: Callable[..., CheckReport]) -> None:
