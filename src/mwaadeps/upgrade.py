@@ -25,7 +25,14 @@ from . import lockfile
 from .config import Settings
 from .constraints import Constraints, load_constraints
 from .errors import ConfigError, MwaadepsError, ResolutionError
-from .lock import LockInputs, base_versions, classify, gather_inputs, resolve_job
+from .lock import (
+    LockInputs,
+    base_versions,
+    classify,
+    gather_inputs,
+    load_target_constraints,
+    resolve_job,
+)
 from .lockfile import BUNDLE, FALLBACK, Artifact
 from .progress import NullReporter, Reporter
 from .requirements import ParsedRequirement, Problem, RequirementsFile, parse_requirements
@@ -521,7 +528,8 @@ def plan_upgrade(
     old_target = settings.target
     new_settings = target_settings(settings, to_version, to_python, to_constraints)
     new_target = new_settings.target
-    old_constraints = load_constraints(settings, reporter)
+    # The current side's constraints as `lock` finds them (so its digest matches the lock).
+    old_constraints = load_target_constraints(settings, reporter)
     new_constraints = load_constraints(new_settings, reporter)
     reporter.step("Checking requirements")
     inputs = gather_inputs(settings, old_constraints, reporter)
@@ -785,7 +793,7 @@ def write_upgrade(
     if refusal is not None:
         raise refusal
     try:
-        from .fix import apply_fix, plan_fix  # type: ignore[import-not-found]
+        from .fix import apply_fix, plan_fix
     except ModuleNotFoundError as exc:  # pragma: no cover - fix ships with this command
         if exc.name != "mwaadeps.fix":
             raise
