@@ -505,16 +505,7 @@ class _Parser:
             parsed = ParsedRequirement(requirement, origin, text, (), constraint)
             (self.constraints if constraint else self.requirements).append(parsed)
             return
-        before = (len(self.requirements), len(self.constraints), len(self.problems))
         self._parse_line(line, origin, stack, constraint)
-        after = (len(self.requirements), len(self.constraints), len(self.problems))
-        added = self.constraints if constraint else self.requirements
-        grew = (1, 0, 0) if not constraint else (0, 1, 0)
-        if (
-            tuple(a - b for a, b in zip(after, before, strict=True)) == grew
-            and not added[-1].hashes
-        ):
-            self.clean_lines[line] = (added[-1].requirement, added[-1].text)
 
     def _parse_line(
         self, line: str, origin: Origin, stack: tuple[Path, ...], constraint: bool
@@ -538,7 +529,10 @@ class _Parser:
                         f"{name} after a requirement on the same line is ignored by pip.",
                         f"Put {name} on its own line.",
                     )  # fmt: skip
-            self.parse_requirement(args, line, origin, tuple(hashes), constraint)
+            problems = len(self.problems)
+            added = self.parse_requirement(args, line, origin, tuple(hashes), constraint)
+            if added is not None and not options and len(self.problems) == problems:
+                self.clean_lines[line] = (added.requirement, added.text)
             return
         for name, value in options:
             if name in _PER_REQUIREMENT:
@@ -621,20 +615,20 @@ class _Parser:
         self.parse_file(nested, stack, constraint, origin)
 
     def parse_requirement(self, args: str, line: str, origin: Origin, hashes: tuple[str, ...],
-                          constraint: bool) -> None:  # fmt: skip
+                          constraint: bool) -> ParsedRequirement | None:  # fmt: skip
         shown = redact(args)
         text = redact(" ".join(line.split()))
         head = args.split(";", 1)[0].strip()
         if _VCS_RE.match(head) or (_SCHEME_RE.match(head) and not _DRIVE_RE.match(head)):
             self.problems.append(_url_problem(head, origin, shown))
-            return
+            return None
         if _looks_like_path(args):
             self.problem(
                 "error", "local-path", origin,
                 f"{shown} is a local path; MWAA cannot see this machine's files.",
                 _bundle_hint(),
             )  # fmt: skip
-            return
+            return None
         requirement = self.parsed.get(args)
         if requirement is None:
             try:
@@ -648,15 +642,16 @@ class _Parser:
                 "error", "syntax", origin, f"{shown} is not a valid requirement: {detail}.",
                 _syntax_hint(args) + "See PEP 508 / pip's requirement specifiers.",
             )  # fmt: skip
-            return
+            return None
         if any(not spec.version for spec in requirement.specifier):
             self.problem("error", "syntax", origin, f"{shown} has an operator without a version.",
                          "Write a version after the operator, e.g. requests==2.31.0.")  # fmt: skip
-            return
+            return None
         parsed = ParsedRequirement(requirement, origin, text, hashes, constraint)
         if requirement.url:
             self.problems.append(_url_problem(requirement.url, origin, shown))
         (self.constraints if constraint else self.requirements).append(parsed)
+        return parsed
 
 
 def _reason(exc: Exception) -> str:
