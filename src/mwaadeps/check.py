@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,47 @@ def constraints_from_requirements(req_file: RequirementsFile, target: Target) ->
             continue
         return line.url
     return None
+
+
+_NOT_FOUND_RES = (
+    # uv: "Because pandsa was not found in the package registry and you require pandsa, ..."
+    re.compile(
+        r"Because ([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the "
+        r"(?:package registry|provided package locations)"
+    ),
+    # pip / pip-tools
+    re.compile(r"No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._-]*)"),
+)
+
+
+def unknown_projects(message: str) -> tuple[str, ...]:
+    """The (canonical) names a resolver's error says no index has, in order."""
+    found: dict[str, None] = {}
+    for pattern in _NOT_FOUND_RES:
+        for match in pattern.finditer(message):
+            found.setdefault(canonicalize_name(match.group(1)), None)
+    return tuple(found)
+
+
+def did_you_mean(
+    req_file: RequirementsFile, missing: Iterable[str], known: Mapping[str, str]
+) -> tuple[str, ...]:
+    """``file:line: pandsa is on no index; did you mean pandas?`` per requirement of ``missing``.
+
+    ``known`` maps canonical names mwaadeps already has (the constraints, the base install)
+    to their display names; no index is asked for its list of names.
+    """
+    names = sorted(known)
+    out = []
+    wanted = set(missing)
+    for parsed in (*req_file.requirements, *req_file.constraints):
+        if parsed.name not in wanted:
+            continue
+        close = difflib.get_close_matches(parsed.name, names, n=2, cutoff=0.8)
+        shown = " or ".join(known[c] for c in close)
+        guess = f"; did you mean {shown}?" if close else " (no similar name in the constraints)."
+        out.append(f"{parsed.origin}: {parsed.requirement.name} is on no package index{guess}")
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -464,4 +506,14 @@ def check_requirements(
     return CheckReport(req_file.path, target, problems, mode)
 
 
-__all__ = ["CheckReport", "check_requirements", "satisfiable"]
+__all__ = [
+    "CheckReport",
+    "ConstraintsLine",
+    "check_requirements",
+    "combine",
+    "constraint_lines",
+    "constraints_from_requirements",
+    "did_you_mean",
+    "satisfiable",
+    "unknown_projects",
+]

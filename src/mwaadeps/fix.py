@@ -326,9 +326,10 @@ class _Planner:
             if len(live) < 2 or any(id(e) not in self.wanted for e in live):
                 continue  # a URL, hashes or a line fix cannot edit keeps the group as it is
             specs = [self.wanted[id(e)] or SpecifierSet() for e in live]
-            if len({str(s) for s in specs if s}) <= 1:
-                # Specifiers pip reads as one (the same pin, or a pin and no pin): only exact
-                # repeats go.
+            same_extras = len({frozenset(e.requirement.extras) for e in live}) == 1
+            if len({str(s) for s in specs if s}) <= 1 and not same_extras:
+                # apache-airflow[celery]==2.9.2 and apache-airflow[amazon]: pip reads them as
+                # one; only exact repeats go.
                 self.drop_repeats(where, live, specs)
                 continue
             combined = combine(specs)
@@ -348,13 +349,14 @@ class _Planner:
                         extras.append(extra)
             first = live[0]
             number = first.origin.line
-            lead, args, rest, comment = _line_parts(where.current(number))
             lines = ", ".join(str(e.origin.line) for e in live)
-            where.edit(
-                number,
-                lead + _respec(args, spec, extras or None) + rest + comment,
-                f"{name} is listed {len(live)} times (lines {lines}); merged into one line",
-            )
+            if specs[0] != SpecifierSet(spec) or set(extras) != first.requirement.extras:
+                lead, args, rest, comment = _line_parts(where.current(number))
+                where.edit(
+                    number,
+                    lead + _respec(args, spec, extras or None) + rest + comment,
+                    f"{name} is listed {len(live)} times (lines {lines}); merged into one line",
+                )
             for entry in live[1:]:
                 where.edit(entry.origin.line, None, f"duplicate of {name} on line {number}")
 

@@ -90,6 +90,34 @@ def load_target_constraints(settings: Settings, reporter: Reporter | None = None
     return load_constraints(dataclasses.replace(settings, constraints=source), reporter)
 
 
+def explain_unknown(
+    exc: ResolutionError, settings: Settings, constraints: Constraints
+) -> ResolutionError:
+    """The resolver's error, plus "did you mean" for requirements no index has."""
+    from .check import did_you_mean, unknown_projects
+    from .requirements import parse_requirements
+
+    missing = unknown_projects(exc.message)
+    if not missing or not settings.requirements.is_file():
+        return exc
+    known = {
+        n: constraints.display_names.get(n, n) for n in (*constraints.pins, *constraints.essential)
+    }
+    for name in base_snapshot(settings.target, constraints) or {}:
+        known.setdefault(name, name)
+    for name in PROVIDED_BY_IMAGE:
+        known.setdefault(canonicalize_name(name), name)
+    for name in missing:
+        known.pop(name, None)
+    lines = did_you_mean(parse_requirements(settings.requirements), missing, known)
+    if not lines:
+        return exc
+    return ResolutionError(
+        exc.message + "\n" + "\n".join(f"  {line}" for line in lines),
+        hint="Correct the name in requirements.txt (or add the index that has it).",
+    )
+
+
 def gather_inputs(
     settings: Settings, constraints: Constraints, reporter: Reporter | None = None
 ) -> LockInputs:
@@ -383,7 +411,10 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
     # The user's requirements resolve against MWAA's installed base as the constraints and
     # essential pins fix it; which of the answer MWAA already has comes from the base set.
     job = resolve_job(settings, target, constraints, inputs, {"user": list(inputs.user_lines)})
-    combined = resolver.resolve(job) if inputs.user_lines else {}
+    try:
+        combined = resolver.resolve(job) if inputs.user_lines else {}
+    except ResolutionError as exc:
+        raise explain_unknown(exc, settings, constraints) from None
     base = base_versions(settings, constraints, reporter)
     airflow = combined.get("apache-airflow")
     if airflow is not None and airflow.version != target.airflow_version:
