@@ -94,6 +94,7 @@ def _render(report: object, show_all: bool, writing: bool) -> None:
         f"MWAA {old.airflow_version} (Python {old.python_version}) -> "
         f"{new.airflow_version} (Python {new.python_version})"
     )
+    shown = [p for p in report.changes if show_all or p.shipped or p.blocking]
     rows = [
         (
             p.name + (" *" if p.top_level else ""),
@@ -103,8 +104,7 @@ def _render(report: object, show_all: bool, writing: bool) -> None:
             p.allowed or "",
             "; ".join(p.reasons),
         )
-        for p in report.changes
-        if show_all or p.shipped or p.blocking
+        for p in shown
     ]
     hidden = len(report.changes) - len(rows)
     if rows:
@@ -117,8 +117,12 @@ def _render(report: object, show_all: bool, writing: bool) -> None:
         ui.info(f"  {where}: {dag.module} - " + "; ".join(x for x in (fix, dag.note or "") if x))
     for note in report.notes:
         ui.info(note)
-    counts = report.counts()
-    summary = ", ".join(f"{counts[s]} {s}" for s in counts if counts[s])
+    counts: dict[str, int] = {}
+    for pkg in shown:
+        counts[pkg.status] = counts.get(pkg.status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    if hidden:
+        summary += f"{', ' if summary else ''}{hidden} in MWAA's image"
     if report.error:
         ui.info(
             f"\nThe requirements do not resolve for MWAA {new.airflow_version}:\n{report.error}"

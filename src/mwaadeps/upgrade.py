@@ -24,7 +24,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from . import lockfile
 from .config import Settings
 from .constraints import Constraints, load_constraints
-from .errors import ConfigError, MwaadepsError, ResolutionError
+from .errors import ConfigError, MwaadepsError, RequirementsError, ResolutionError
 from .lock import (
     LockInputs,
     base_versions,
@@ -532,7 +532,16 @@ def plan_upgrade(
     old_constraints = load_target_constraints(settings, reporter)
     new_constraints = load_constraints(new_settings, reporter)
     reporter.step("Checking requirements")
-    inputs = gather_inputs(settings, old_constraints, reporter)
+    try:
+        inputs = gather_inputs(settings, old_constraints, reporter)
+    except RequirementsError as exc:
+        raise RequirementsError(
+            f"{exc.message}\n(upgrade compares with MWAA {old_target.airflow_version}, the "
+            "current version: the requirements must lock for it.)",
+            hint=f"Run `mwaadeps check` for the current version; if you already edited them "
+            f"for {to_version}, run `mwaadeps check -a {to_version}` and then set "
+            f'airflow-version = "{to_version}" instead.',
+        ) from None
     old, old_source = _current(settings, old_constraints, inputs, reporter)
 
     parsed = parse_requirements(settings.requirements)

@@ -103,6 +103,17 @@ def test_upgrade_to_an_unknown_version_needs_its_python(tmp_path: Path, index: S
     assert "9.9.9" in run.stderr and "Traceback" not in run.output
 
 
+def test_requirements_already_edited_for_the_new_version(tmp_path: Path, index: Server) -> None:
+    folder = make_project(tmp_path / "proj", index, "fake-provider==2.0.0\n")
+    run = run_cli(
+        folder, ["upgrade", "--to", "2.11.0", "--constraints-to", "new.txt"], tmp_path / "cache"
+    )
+    assert run.returncode == 1, run.output
+    assert "fake-provider" in run.stderr
+    assert "compares with MWAA 2.9.2" in run.stderr
+    assert "mwaadeps check -a 2.11.0" in run.stderr
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("mwaadeps.fix") is None, reason="mwaadeps.fix is not merged yet"
 )
