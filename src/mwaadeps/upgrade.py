@@ -585,7 +585,7 @@ def plan_upgrade(
             for n, r in plan.by_name.items()
             if n not in relaxed
             and n in combined
-            and _exact_pin(r.requirement)
+            and bool(r.requirement.specifier)
             and _has_target_wheel(old.wheels.get(n, ()), old_target)
             and not _has_target_wheel(combined[n].wheels, new_target)
         ]
