@@ -271,3 +271,32 @@ def test_write_then_upgrade_again_reports_nothing(tmp_path: Path, pypi_cache: Pa
     locked = run_cli(folder, ["lock", "--json"], pypi_cache)
     assert locked.returncode == 0, locked.output
     assert lockfile.read(folder / "mwaadeps.lock").versions()["numba"] == numba
+
+
+# --- 2.10.3 -> 2.11.0: still Airflow 2, but Python 3.11 -> 3.12 -------------------------
+
+
+def test_upgrade_to_2110_flags_the_python_change(tmp_path: Path, pypi_cache: Path) -> None:
+    folder = project(
+        tmp_path / "proj",
+        "apache-airflow-providers-slack\nnumba==0.58.1\n",
+        'airflow-version = "2.10.3"\nconstraints = "c/2.10.3.txt"\n',
+    )
+    shutil.copy(constraints_file("2.11.0"), folder / "c" / "2.11.0.txt")
+    run = run_cli(
+        folder,
+        ["upgrade", "--to", "2.11.0", "--constraints-to", "c/2.11.0.txt", "--json"],
+        pypi_cache,
+    )
+    assert run.returncode == 1, run.output
+    data = run.json()
+    assert (data["from"]["abi"], data["to"]["abi"]) == ("cp311", "cp312")
+    got = by_name(data)
+    assert got["numba"]["status"] == "conflict" and "cp312" in got["numba"]["reasons"][0]
+    slack = got["apache-airflow-providers-slack"]
+    assert (slack["old"], slack["new"]) == (
+        pin("2.10.3", "apache-airflow-providers-slack"),
+        pin("2.11.0", "apache-airflow-providers-slack"),
+    )
+    assert data["dag_imports"] == []  # no DAGs; and still Airflow 2
+    assert not any("Airflow 3" in n for n in data["notes"])
