@@ -515,6 +515,77 @@ def _dags_notes(settings: Settings, old: Target, new: Target) -> list[DagImport]
     return scan_dag_imports(settings.dags, airflow3_data().modules)
 
 
+def _resolve_relaxing(
+    settings: Settings,
+    constraints: Constraints,
+    inputs: LockInputs,
+    plan: _Plan,
+    old: _Side,
+    old_target: Target,
+    reporter: Reporter,
+) -> tuple[dict[str, Resolved], dict[str, tuple[str | None, str]], str | None]:
+    """Resolve the plan's lines for the new target, unpinning what the target refuses.
+
+    A pin the resolver names in its refusal, or whose version installed from a wheel on
+    the current target and has none for the new one (no cp312 build, say), is unpinned so
+    the resolver picks a version that works. Returns the resolution, the refused pins
+    (name -> (None, why)) and the resolver's error when even that does not resolve.
+    """
+    target = settings.target
+    lines = list(plan.lines)
+    refused: dict[str, tuple[str | None, str]] = {}
+    for _round in range(MAX_RELAX_ROUNDS):
+        new_inputs = dataclasses.replace(
+            inputs, user_lines=tuple(lines), extra_constraints=plan.extra_constraints
+        )
+        try:
+            combined = _resolve(settings, constraints, new_inputs, reporter)
+        except ResolutionError as exc:
+            pinned = [
+                n
+                for n, r in plan.by_name.items()
+                if n not in refused
+                and n not in plan.conflicts
+                and r.requirement.specifier
+                and n != "apache-airflow"
+            ]
+            culprits = names_in_error(exc.message, pinned)
+            if not culprits:
+                return {}, refused, exc.message
+            for name in culprits:
+                refused[name] = (None, _error_lines_about(exc.message, name))
+            lines = _relax(lines, plan.by_name, culprits)
+            continue
+        lost = [
+            n
+            for n, r in plan.by_name.items()
+            if n not in refused
+            and n not in plan.conflicts
+            and n in combined
+            and bool(r.requirement.specifier)
+            and _has_target_wheel(old.wheels.get(n, ()), old_target)
+            and not _has_target_wheel(combined[n].wheels, target)
+        ]
+        if not lost:
+            return combined, refused, None
+        for name in lost:
+            refused[name] = (
+                None,
+                f"{name} {combined[name].version} has no wheel for Python "
+                f"{target.python_version} ({target.abi}, manylinux x86_64); "
+                "only a source build, which MWAA cannot compile offline",
+            )
+        lines = _relax(lines, plan.by_name, lost)
+    return (
+        {},
+        refused,
+        (
+            f"The requirements still do not resolve for MWAA {target.airflow_version} after "
+            f"unpinning {', '.join(sorted(refused))}."
+        ),
+    )
+
+
 def plan_upgrade(
     settings: Settings,
     to_version: str,
@@ -547,60 +618,18 @@ def plan_upgrade(
     parsed = parse_requirements(settings.requirements)
     plan = _plan_lines(parsed, new_target, new_constraints)
     conflicts = dict(plan.conflicts)
-    lines = list(plan.lines)
     notes: dict[str, list[str]] = {}
-    error: str | None = None
-    combined: dict[str, Resolved] = {}
-    relaxed: set[str] = set(conflicts)
     # The same target and constraints: the current resolution is the new one.
     same = old_target == new_target and old_constraints.sha256 == new_constraints.sha256
-    for _round in range(0 if same else MAX_RELAX_ROUNDS):
-        new_inputs = dataclasses.replace(
-            inputs,
-            user_lines=tuple(lines),
-            extra_constraints=plan.extra_constraints,
+    combined: dict[str, Resolved] = {}
+    error: str | None = None
+    resolver_conflicts: tuple[str, ...] = ()
+    if not same:
+        combined, refused, error = _resolve_relaxing(
+            new_settings, new_constraints, inputs, plan, old, old_target, reporter
         )
-        try:
-            combined = _resolve(new_settings, new_constraints, new_inputs, reporter)
-        except ResolutionError as exc:
-            pinned = [
-                n
-                for n, r in plan.by_name.items()
-                if n not in relaxed and r.requirement.specifier and n != "apache-airflow"
-            ]
-            culprits = names_in_error(exc.message, pinned)
-            if not culprits:
-                error = exc.message
-                combined = {}
-                break
-            for name in culprits:
-                relaxed.add(name)
-                conflicts[name] = (None, _error_lines_about(exc.message, name))
-            lines = _relax(lines, plan.by_name, culprits)
-            continue
-        # A pin whose version installed from a wheel on the current target and has none
-        # for the new one (no cp312 build, say): let the resolver pick one that has.
-        lost = [
-            n
-            for n, r in plan.by_name.items()
-            if n not in relaxed
-            and n in combined
-            and bool(r.requirement.specifier)
-            and _has_target_wheel(old.wheels.get(n, ()), old_target)
-            and not _has_target_wheel(combined[n].wheels, new_target)
-        ]
-        if not lost:
-            break
-        for name in lost:
-            relaxed.add(name)
-            conflicts[name] = (
-                None,
-                f"{name} {combined[name].version} has no wheel for Python "
-                f"{new_target.python_version} ({new_target.abi}, manylinux x86_64); "
-                "only a source build, which MWAA cannot compile offline",
-            )
-        lines = _relax(lines, plan.by_name, lost)
-
+        conflicts.update(refused)
+        resolver_conflicts = tuple(sorted(refused))
     if same:
         new_side = old
     elif combined:
@@ -668,7 +697,7 @@ def plan_upgrade(
         dag_imports=tuple(_dags_notes(settings, old_target, new_target)),
         notes=tuple(general),
         error=error,
-        resolver_conflicts=tuple(sorted(relaxed - set(plan.conflicts))),
+        resolver_conflicts=resolver_conflicts,
     )
 
 
