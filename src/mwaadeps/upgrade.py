@@ -794,7 +794,8 @@ def _config_updates(
         updates["python-version"] = report.to_target.python_version
     if raw.get("constraints"):
         if to_constraints is None:
-            updates["constraints"] = None
+            if report.to_target.airflow_version != settings.airflow_version:
+                updates["constraints"] = None  # the new version's canonical URL from now on
         elif "://" in to_constraints:
             updates["constraints"] = to_constraints
         else:

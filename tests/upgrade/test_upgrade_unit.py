@@ -287,3 +287,28 @@ def test_scan_dag_imports(tmp_path: Path) -> None:
     ]
     assert found[0].replacement == "airflow.providers.standard.operators.bash"
     assert found[2].replacement is None and found[2].note
+
+
+def test_config_updates_follow_what_the_config_sets(tmp_path: Path) -> None:
+    from mwaadeps.config import load_settings
+    from mwaadeps.upgrade import _config_updates
+
+    (tmp_path / "mwaadeps.toml").write_text('airflow-version = "2.9.2"\nconstraints = "c.txt"\n')
+    settings = load_settings({}, env={}, cwd=tmp_path)
+    raw = {"airflow-version": "2.9.2", "constraints": "c.txt"}
+    to_306 = report(())
+    assert _config_updates(settings, raw, to_306, None) == {
+        "airflow-version": "3.0.6", "constraints": None,
+    }  # fmt: skip
+    new_file = tmp_path / "sub" / "c306.txt"
+    assert _config_updates(settings, raw, to_306, str(new_file))["constraints"] == (
+        "sub/c306.txt"
+    )
+    url = "https://nexus.example/raw/constraints-3.0.6.txt"
+    assert _config_updates(settings, raw, to_306, url)["constraints"] == url
+    with_python = {**raw, "python-version": "3.11"}
+    assert _config_updates(settings, with_python, to_306, url)["python-version"] == "3.12"
+    same = UpgradeReport(
+        resolve_target("2.9.2"), resolve_target("2.9.2"), "lock", "c.txt", ()
+    )
+    assert _config_updates(settings, raw, same, None) == {"airflow-version": "2.9.2"}
