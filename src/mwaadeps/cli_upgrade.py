@@ -74,13 +74,21 @@ def upgrade_command(
         if written is not None:
             for message in written.messages:
                 ui.info(f"  {message}")
-            ui.success(
-                f"Moved to MWAA {report.to_target.airflow_version}: run `mwaadeps lock` "
-                "(or build) next."
-            )
+            for problem in written.remaining:
+                if problem.severity == "error":
+                    ui.info(f"  still: {problem.origin or '-'}: {problem.message}")
+            if written.ok:
+                ui.success(
+                    f"Moved to MWAA {report.to_target.airflow_version}: run `mwaadeps lock` "
+                    "(or build) next."
+                )
+            else:
+                ui.info("✘ Written, but the errors above remain: `mwaadeps check` explains them.")
         elif refusal is not None:
             raise refusal
     if written is None and (refusal is not None or not report.ok):
+        raise typer.Exit(1)
+    if written is not None and not written.ok:
         raise typer.Exit(1)
 
 

@@ -721,9 +721,19 @@ class WriteResult:
 
     files: dict[Path, tuple[str, str]]
     messages: tuple[str, ...]
+    remaining: tuple[Problem, ...] = ()  # errors `fix` could not repair for the new target
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.remaining)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": [str(p) for p in self.files], "messages": list(self.messages)}
+        return {
+            "ok": self.ok,
+            "files": [str(p) for p in self.files],
+            "messages": list(self.messages),
+            "remaining": [p.to_dict() for p in self.remaining],
+        }
 
 
 _KEY_RE = r"^(?P<lead>\s*{key}\s*=\s*)(?P<value>\"(?:[^\"\\]|\\.)*\"|'[^']*')(?P<rest>.*)$"
@@ -877,7 +887,7 @@ def write_upgrade(
             f"No mwaadeps.toml: pass --airflow-version {report.to_target.airflow_version} "
             "from now on."
         )
-    return WriteResult(files, tuple(messages))
+    return WriteResult(files, tuple(messages), result.remaining)
 
 
 def _replace_text(path: Path, text: str) -> None:

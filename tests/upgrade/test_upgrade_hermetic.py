@@ -126,6 +126,7 @@ def test_write_moves_the_project(tmp_path: Path, index: Server) -> None:
         folder, ["upgrade", "--to", "2.11.0", "--constraints-to", "new.txt", "--write"], cache
     )
     assert run.returncode == 0, run.output
+    assert "Moved to MWAA 2.11.0" in run.stdout
     assert (folder / "requirements.txt").read_text().splitlines() == [
         "fake-provider==2.0.0  # ours", "linuxonly==1.1", "requests",
     ]  # fmt: skip
