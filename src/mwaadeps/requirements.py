@@ -418,6 +418,7 @@ class _Parser:
         self.parsed: dict[str, Requirement | str] = {}
         self.clean_lines: dict[str, tuple[Requirement, str]] = {}
         self.resolved: dict[Path, Path] = {}
+        self.clean_includes: dict[tuple[Path, str, bool], tuple[str, str]] = {}
 
     def problem(
         self, severity: Severity, code: str, origin: Origin | None, msg: str, hint: str
@@ -499,6 +500,10 @@ class _Parser:
     def parse_line(
         self, line: str, origin: Origin, stack: tuple[Path, ...], constraint: bool
     ) -> None:
+        included = self.clean_includes.get((origin.file, line, constraint))
+        if included is not None:  # the same -r/-c line again in this file: the file is read
+            self.options.append(ParsedOption(included[0], included[1], origin))
+            return
         known = self.clean_lines.get(line)
         if known is not None:  # a line seen before that gave a requirement and nothing else
             requirement, text = known
@@ -550,7 +555,10 @@ class _Parser:
                     _bundle_hint(),
                 )  # fmt: skip
             elif name in ("--requirement", "--constraint") and value:
+                problems = len(self.problems)
                 self.include(value, origin, stack, constraint or name == "--constraint", name)
+                if len(options) == 1 and len(self.problems) == problems:
+                    self.clean_includes[(origin.file, line, constraint)] = (name, value)
 
     def parse_options(self, tokens: list[str], origin: Origin) -> list[tuple[str, str | None]]:
         out: list[tuple[str, str | None]] = []

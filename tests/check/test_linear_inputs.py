@@ -94,6 +94,7 @@ def test_200k_repeated_includes(write: Writer) -> None:
     parsed = parse_requirements(write("r.txt", "-r other.txt\n" * 200_000))
     assert [r.name for r in parsed.requirements] == ["numpy"]
     assert len(parsed.files) == 2
+    assert [o.origin.line for o in parsed.options] == list(range(1, 200_001))
 
 
 def test_many_distinct_duplicates(write: Writer, target: Target, constraints: Constraints) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from mwaadeps.check import check_requirements
 from mwaadeps.constraints import Constraints
+from mwaadeps.fix import apply_fix, plan_fix
 from mwaadeps.requirements import parse_requirements
 from mwaadeps.targets import resolve_target
 
@@ -26,12 +28,14 @@ EXPECTED: dict[str, dict[str, object]] = tomllib.loads(
 TARGET = resolve_target("2.9.2")
 
 
-def verdict(path: Path, constraints: Constraints) -> tuple[bool, list[str]]:
+def verdict(
+    path: Path, constraints: Constraints, root: Path = FILES
+) -> tuple[bool, list[str]]:
     report = check_requirements(parse_requirements(path), TARGET, constraints)
     found = []
     for p in report.problems:
         assert p.origin is not None, p
-        where = p.origin.file.relative_to(FILES).as_posix()
+        where = p.origin.file.relative_to(root).as_posix()
         found.append(f"{p.severity} {p.code} {where}:{p.origin.line}")
     return report.ok, found
 
@@ -42,6 +46,46 @@ def test_expected_verdict(name: str, corpus_constraints: Constraints) -> None:
     ok, found = verdict(FILES / name, corpus_constraints)
     assert found == expected["problems"]
     assert ok is expected["ok"]
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A copy of files/ to rewrite (nested files keep their relative paths)."""
+    root = tmp_path / "files"
+    shutil.copytree(FILES, root)
+    return root
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_expected_verdict_after_fix_and_fix_is_idempotent(
+    name: str, corpus_constraints: Constraints, corpus_copy: Path
+) -> None:
+    expected = EXPECTED[name]
+    before = {p: p.read_bytes() for p in corpus_copy.rglob("*") if p.is_file()}
+    result = plan_fix(corpus_copy / name, TARGET, corpus_constraints)
+    apply_fix(result)
+    ok, found = verdict(corpus_copy / name, corpus_constraints, corpus_copy)
+    assert found == expected["after_fix_problems"]
+    assert ok is expected["after_fix_ok"]
+    assert result.ok is ok
+    assert [p.code for p in result.remaining] == [f.split()[1] for f in found]
+    # Only the files fix reported changed on disk, and nothing else appeared.
+    after = {p: p.read_bytes() for p in corpus_copy.rglob("*") if p.is_file()}
+    assert after.keys() == before.keys()
+    assert {p for p in after if after[p] != before[p]} == {p.resolve() for p in result.files}
+    again = plan_fix(corpus_copy / name, TARGET, corpus_constraints)
+    assert again.changes == () and not again.changed, again.diff()
+
+
+def test_fix_keeps_line_endings_and_bom(corpus_constraints: Constraints, corpus_copy: Path) -> None:
+    apply_fix(plan_fix(corpus_copy / "conda-freeze-windows.txt", TARGET, corpus_constraints))
+    raw = (corpus_copy / "conda-freeze-windows.txt").read_bytes()
+    assert raw.count(b"\r\n") == raw.count(b"\n") == 16
+    assert b"numpy==1.26.4\r\n" in raw and b"file:" not in raw
+    assert (FILES / "conda-freeze-windows.txt").read_bytes() != raw  # the copy, not the corpus
+    for name in ("bom.txt", "bom-crlf-no-newline.txt", "crlf.txt"):
+        apply_fix(plan_fix(corpus_copy / name, TARGET, corpus_constraints))
+        assert (corpus_copy / name).read_bytes() == (FILES / name).read_bytes()
 
 
 def test_every_corpus_file_is_covered(corpus_constraints: Constraints) -> None:
@@ -124,6 +168,11 @@ def test_mutated_lines_never_raise(tmp_path: Path, corpus_constraints: Constrain
                 if problem.origin is not None:
                     assert problem.origin.line >= 1
         report.to_dict()
+        if round_ % 3 == 0:  # the fix of any input never raises and is idempotent
+            fixed = plan_fix(path, TARGET, corpus_constraints)
+            apply_fix(fixed)
+            again = plan_fix(path, TARGET, corpus_constraints)
+            assert again.changes == (), (round_, data, fixed.diff(), again.diff())
 
 
 def test_random_bytes_never_raise(tmp_path: Path, corpus_constraints: Constraints) -> None:
