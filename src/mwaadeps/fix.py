@@ -200,8 +200,9 @@ class _Planner:
         self.target = target
         self.constraints = constraints
         self.files: dict[Path, _File] = {}
+        self.keys: dict[Path, Path] = {}
         for path in parsed.files:
-            key = path.resolve()
+            key = self.key(path)
             if key in self.files:
                 continue
             data = path.read_bytes()
@@ -213,13 +214,20 @@ class _Planner:
         report = check_requirements(parsed, target, constraints)
         for problem in report.problems:
             if problem.origin is not None:
-                where = (problem.origin.file.resolve(), problem.origin.line)
+                where = (self.key(problem.origin.file), problem.origin.line)
                 self.codes[where].add(problem.code)
         # What each requirement line asks for once fixed: its specifier (None = removed).
         self.wanted: dict[int, SpecifierSet | None] = {}
 
+    def key(self, path: Path) -> Path:
+        """The resolved path (files are keyed by it; resolving is a system call per part)."""
+        found = self.keys.get(path)
+        if found is None:
+            found = self.keys[path] = path.resolve()
+        return found
+
     def file_of(self, parsed: ParsedRequirement) -> _File | None:
-        found = self.files.get(parsed.origin.file.resolve())
+        found = self.files.get(self.key(parsed.origin.file))
         if found is None or not found.editable or not found.single(parsed.origin.line):
             return None
         return found
@@ -242,7 +250,7 @@ class _Planner:
         if where is None:
             return
         number = parsed.origin.line
-        codes = self.codes.get((where.path.resolve(), number), set())
+        codes = self.codes.get((self.key(where.path), number), set())
         req = parsed.requirement
         name = parsed.name
         content = where.content(number)
@@ -317,7 +325,7 @@ class _Planner:
         """Lines naming the same project (same file and marker) become one, at the first."""
         groups: dict[tuple[Path, str, str], list[ParsedRequirement]] = defaultdict(list)
         for parsed in self.parsed.requirements:
-            key = parsed.origin.file.resolve()
+            key = self.key(parsed.origin.file)
             marker = str(parsed.requirement.marker or "")
             groups[(key, parsed.name, marker)].append(parsed)
         for (key, name, _), entries in groups.items():
@@ -349,7 +357,8 @@ class _Planner:
                         extras.append(extra)
             first = live[0]
             number = first.origin.line
-            lines = ", ".join(str(e.origin.line) for e in live)
+            lines = ", ".join(str(e.origin.line) for e in live[:10])
+            lines += f" and {len(live) - 10} more" if len(live) > 10 else ""
             if specs[0] != SpecifierSet(spec) or set(extras) != first.requirement.extras:
                 lead, args, rest, comment = _line_parts(where.current(number))
                 where.edit(
@@ -376,7 +385,7 @@ class _Planner:
         for line in constraint_lines(self.parsed):
             if not line.stale(self.target):
                 continue
-            key = line.option.origin.file.resolve()
+            key = self.key(line.option.origin.file)
             where = self.files.get(key)
             number = line.option.origin.line
             if where is None or not where.editable or not where.single(number):
