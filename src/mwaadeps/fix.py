@@ -450,13 +450,14 @@ def apply_fix(result: FixResult) -> None:
                 f"{path} changed since the fix was planned; nothing was written to it.",
                 hint="Run `mwaadeps fix` again.",
             )
-        mode = path.stat().st_mode & 0o7777
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+        real = path.resolve()  # a symlinked file is rewritten where it lives
+        mode = real.stat().st_mode & 0o7777
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(decoded.encode(new))
             os.chmod(tmp, mode)
-            os.replace(tmp, path)
+            os.replace(tmp, real)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
             raise RequirementsError(f"Cannot write {path}: {exc.strerror or exc}.") from None

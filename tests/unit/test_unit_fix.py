@@ -193,6 +193,18 @@ def test_apply_keeps_the_file_mode(tmp_path: Path, constraints: Constraints) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["requirements.txt"]  # no temporary left
 
 
+def test_apply_rewrites_a_symlinked_file_where_it_lives(
+    tmp_path: Path, constraints: Constraints
+) -> None:
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "requirements.txt"
+    real.write_text("pandas==2.2.0\n")
+    link = tmp_path / "requirements.txt"
+    link.symlink_to(real)
+    apply_fix(plan_fix(link, TARGET, constraints))
+    assert link.is_symlink() and real.read_text() == "pandas==2.1.4\n"
+
+
 # --- the CLI -----------------------------------------------------------------------------
 
 
