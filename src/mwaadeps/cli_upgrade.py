@@ -138,10 +138,12 @@ def _render(report: object, show_all: bool, writing: bool) -> None:
     if report.ok:
         what = "nothing to change" if not report.changes else summary
         ui.success(f"The requirements resolve for MWAA {new.airflow_version}: {what}.")
+    elif writing:
+        ui.info(f"\n{len(report.blocking)} package(s) need a change ({summary}); writing:")
     else:
         ui.info(
             f"\n✘ {len(report.blocking)} package(s) block the upgrade ({summary})."
-            + (" `--write` fixes them." if report.fixable and not writing else "")
+            + (" `--write` fixes them." if report.fixable else "")
         )
 
 
