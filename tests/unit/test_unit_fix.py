@@ -70,6 +70,7 @@ def codes(result: FixResult) -> list[str]:
         ('acme[s3] @ file:///tmp/acme-1.0-py3-none-any.whl ; python_version >= "3.9"\n',
          'acme[s3]==1.0 ; python_version >= "3.9"\n'),
         ("C:\\Users\\jo\\wheels\\acme_sftp-2.0-py3-none-any.whl\n", "acme-sftp==2.0\n"),
+        ("numpy>=2\nC:\\w\\numpy-2.0.1-cp311-none-any.whl\n", "numpy\n"),  # listed already
         # duplicates: one line, at the first position, with the combined specifier
         ("requests>=2.28\nnumpy\nrequests<3\n", "requests<3,>=2.28\nnumpy\n"),
         ("pandas==2.1.4\nnumpy\nPandas==2.1.4\n", "pandas==2.1.4\nnumpy\n"),
