@@ -241,8 +241,8 @@ class _Planner:
     def run(self) -> None:
         for parsed in (*self.parsed.requirements, *self.parsed.constraints):
             self.fix_requirement(parsed)
-        self.fix_bare_paths()
         self.merge_duplicates()
+        self.fix_bare_paths()
         self.fix_constraint_urls()
 
     def fix_requirement(self, parsed: ParsedRequirement) -> None:
@@ -301,8 +301,15 @@ class _Planner:
         self.wanted[id(parsed)] = SpecifierSet(spec)
 
     def fix_bare_paths(self) -> None:
-        """A path to a wheel or sdist (``C:\\wheels\\x-1.0-py3-none-any.whl``) -> x==1.0."""
-        for (key, number), codes in self.codes.items():
+        """A path to a wheel or sdist (``C:\\wheels\\x-1.0-py3-none-any.whl``) -> x==1.0.
+
+        When the file lists the project already, the path line goes instead.
+        """
+        listed: dict[tuple[Path, str], int] = {}
+        for parsed in self.parsed.requirements:
+            if parsed.requirement.marker is None and self.wanted.get(id(parsed), 0) is not None:
+                listed.setdefault((self.key(parsed.origin.file), parsed.name), parsed.origin.line)
+        for (key, number), codes in sorted(self.codes.items(), key=lambda kv: kv[0][1]):
             where = self.files.get(key)
             if "local-path" not in codes or where is None or not where.editable:
                 continue
@@ -315,6 +322,11 @@ class _Planner:
             if found is None:
                 continue
             name, version = found
+            first = listed.setdefault((key, canonicalize_name(name)), number)
+            if first != number:
+                where.edit(number, None, f"{args} is a file on this machine; {name} is on line "
+                           f"{first} already")  # fmt: skip
+                continue
             allowed = self.allowed(canonicalize_name(name))
             if allowed and allowed != version:
                 version = allowed
