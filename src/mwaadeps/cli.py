@@ -91,7 +91,7 @@ def _register_commands() -> None:
     from . import cli_bundle
 
     cli_bundle.register(app)
-    for name in ("cli_localtest", "cli_deploy"):
+    for name in ("cli_localtest", "cli_deploy", "cli_upgrade"):
         try:
             module = __import__(f"mwaadeps.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:
