@@ -18,7 +18,7 @@ else:  # pragma: no cover
 
 Writer = Callable[..., Path]
 ROOT = Path(__file__).resolve().parents[2]
-CONSTRAINTS_292 = ROOT / ".." / "shared" / "mwaa" / "2.9.2" / "airflow-constraints.txt"
+CONSTRAINTS_292 = ROOT / "src" / "mwaadeps" / "data" / "mwaa" / "2.9.2" / "airflow-constraints.txt"
 CORPUS = ROOT / "tests" / "corpus"
 
 

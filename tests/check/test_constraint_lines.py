@@ -28,8 +28,8 @@ from mwaadeps.requirements import parse_requirements
 from mwaadeps.targets import resolve_target
 
 Writer = Callable[..., Path]
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-REAL_292 = SHARED / "mwaa" / "2.9.2" / "airflow-constraints.txt"
+MWAA_DATA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"
+REAL_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
 TARGET = resolve_target("2.9.2")
 CANONICAL = TARGET.constraints_url
 

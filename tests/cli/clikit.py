@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("MWAADEPS_SHARED", REPO.parent / "shared"))
-CONSTRAINTS_292 = SHARED / "mwaa" / "2.9.2" / "airflow-constraints.txt"
+MWAA_DATA = REPO / "src" / "mwaadeps" / "data" / "mwaa"
+CONSTRAINTS_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
 # The fake package index of the build tests (fakeworld, buildkit) is reused here.
 sys.path.insert(0, str(REPO / "tests" / "build"))
 

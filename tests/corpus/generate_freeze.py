@@ -3,7 +3,7 @@
 Not run by the tests (the output is committed). It samples the real 2.9.2 constraints
 (every third pin plus the names a data team installs), keeps freeze's display names and
 case-insensitive order, and plants a few conflicts a stale laptop venv really has.
-Usage: python tests/corpus/generate_freeze.py ../shared/mwaa/2.9.2/airflow-constraints.txt
+Usage: python tests/corpus/generate_freeze.py src/mwaadeps/data/mwaa/2.9.2/airflow-constraints.txt
 """
 
 from __future__ import annotations

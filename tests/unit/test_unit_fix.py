@@ -15,8 +15,8 @@ from mwaadeps.errors import RequirementsError
 from mwaadeps.fix import FixResult, apply_fix, plan_fix
 from mwaadeps.targets import resolve_target
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CONSTRAINTS_292 = SHARED / "mwaa" / "2.9.2" / "airflow-constraints.txt"
+MWAA_DATA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"
+CONSTRAINTS_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
 TARGET = resolve_target("2.9.2")
 URL = "https://raw.githubusercontent.com/apache/airflow/constraints-{}/constraints-{}.txt"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from buildkit import SHARED, Run, run_cli
+from buildkit import MWAA_DATA, Run, run_cli
 
 from mwaadeps import lockfile
 from mwaadeps.constraints import parse_constraints
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.network
 
 
 def constraints_file(version: str) -> Path:
-    path = SHARED / "mwaa" / version / "airflow-constraints.txt"
+    path = MWAA_DATA / version / "airflow-constraints.txt"
     if not path.is_file():
         pytest.skip(f"the real {version} constraints are absent ({path})")
     return path

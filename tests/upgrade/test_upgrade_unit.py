@@ -32,7 +32,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-MWAA = Path(__file__).resolve().parents[2].parent / "shared" / "mwaa"
+MWAA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"
 
 
 def constraints(version: str) -> Constraints:
