@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from . import __version__
+from .cli_options import STATE as _STATE
+from .cli_options import set_json, settings_from  # noqa: F401  (re-exported)
 from .errors import Interrupted, MwaadepsError
 
 app = typer.Typer(
@@ -20,49 +21,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-_STATE: dict[str, Any] = {"debug": False, "json": False}
-
-# Options shared by the commands that read requirements (each None = not given).
-RequirementsOpt = Annotated[
-    Path | None, typer.Option("--requirements", "-r", help="requirements.txt to read.")
-]
-AirflowOpt = Annotated[
-    str | None, typer.Option("--airflow-version", "-a", help="Target MWAA Airflow version.")
-]
-PythonOpt = Annotated[
-    str | None,
-    typer.Option("--python-version", help="Target Python (needed only for unknown versions)."),
-]
-ConstraintsOpt = Annotated[
-    str | None,
-    typer.Option("--constraints", help="Airflow constraints: a local file or URL."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for machines.")]
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", help="mwaadeps.toml to use (default: the nearest one, from here up)."),
-]
-
-
-def settings_from(**cli: Any) -> Any:
-    """The one place CLI values meet the config file and environment."""
-    from .config import load_settings
-    from .ui import note, set_secrets
-
-    config = cli.pop("config", None)
-    settings = load_settings(cli, config_path=config)
-    set_secrets(settings.secrets())
-    if settings.config_file is None:
-        note(
-            f"no mwaadeps.toml found in {settings.project_dir} or its parents; "
-            "using defaults and options"
-        )
-    return settings
-
-
-def set_json(value: bool) -> None:
-    _STATE["json"] = value
 
 
 def _print_version(value: bool) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import (
+from .cli_options import (
     AirflowOpt,
     ConfigOpt,
     ConstraintsOpt,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import ConfigOpt, JsonOpt, set_json, settings_from
+from .cli_options import ConfigOpt, JsonOpt, set_json, settings_from
 from .errors import DeployFailed, MwaadepsError, StillUpdating
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]

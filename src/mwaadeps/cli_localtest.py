@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from . import cli, ui
+from . import cli_options as cli
+from . import ui
 
 runner_app = typer.Typer(
     name="runner",

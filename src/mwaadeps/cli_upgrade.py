@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from . import cli
+from . import cli_options as cli
 
 
 def upgrade_command(
