@@ -75,7 +75,11 @@ def _verdict(proc: Any, data: dict[str, Any]) -> tuple[str, str]:
         return "built", ""
     err = data.get("error") if isinstance(data.get("error"), dict) else {}
     message = (err or {}).get("message") or proc.tail()
-    return "clean error", str(message).strip().splitlines()[0][:200]
+    lines = [ln.strip() for ln in str(message).strip().splitlines() if ln.strip()]
+    shown = lines[0]
+    if shown.endswith(":") and len(lines) > 1:  # "... has N problem(s) ...:" then the first
+        shown = f"{shown} {lines[1]}"
+    return "clean error", shown[:240]
 
 
 def _project(dest: Path, source: Path, airflow: str) -> Path:
@@ -95,6 +99,7 @@ def _build(project: Path, cache: Path) -> tuple[str, str, dict[str, Any]]:
     except json.JSONDecodeError:
         data = {}
     verdict, why = _verdict(proc, data)
+    why = why.replace(f"{project}/", "")  # the file's name, not this machine's path
     facts: dict[str, Any] = {"seconds": round(proc.seconds, 1)}
     if verdict == "built":
         zip_facts = inspect_zip(project / "dist" / "plugins.zip", resolve_target(
@@ -243,7 +248,7 @@ def report(results: dict[str, Any]) -> str:
                 cells.append("n/a")
                 continue
             count(column, cell["verdict"])
-            why = f": {cell['why']}" if cell.get("why") else ""
+            why = f": {' '.join(str(cell['why']).split())}" if cell.get("why") else ""
             cells.append(f"{cell['verdict']}{why}".replace("|", "\\|"))
         rows.append(f"| `{name}` ({r['airflow']}) | {r['shape']} | " + " | ".join(cells) + " |")
 
