@@ -101,9 +101,7 @@ def test_json_report(locked: Path, tmp_path: Path) -> None:
     assert data["unavailable"] == [] and data["audited"] >= 5
 
 
-def test_ignore_with_reason_in_config_and_on_the_command_line(
-    locked: Path, tmp_path: Path
-) -> None:
+def test_ignore_with_reason_in_config_and_on_the_command_line(locked: Path, tmp_path: Path) -> None:
     toml = _ignore_toml(["CVE-2099-0001", "GHSA-fake-req-0002", "PYSEC-2099-3"])
     project = _copy(locked, tmp_path, toml_extra=toml)
     run = _audit(project, tmp_path, "--json")
