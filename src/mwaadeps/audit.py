@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -339,11 +341,20 @@ class AdvisoryIndex:
                 pass
         result = self._fetch(name, version)
         if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(f".{cache.name}.{id(result)}.tmp")
-            tmp.write_text(json.dumps({"fetched": time.time(), "result": result}), "utf-8")
-            tmp.replace(cache)
+            self._store(cache, result)
         return result
+
+    @staticmethod
+    def _store(cache: Path, result: list[Any] | str) -> None:
+        """Write a cache entry atomically; a cache that cannot be written is only slower."""
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}-")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"fetched": time.time(), "result": result}, fh)
+            os.replace(tmp, cache)
+        except OSError:
+            pass
 
     def _fetch(self, name: str, version: str) -> list[Any] | str:
         base = f"{self.root}/pypi/{canonicalize_name(name)}"

@@ -29,6 +29,14 @@ def audit_command(
     constraints: cli.ConstraintsOpt = None,
     fail_on: FailOnOpt = None,
     ignore: IgnoreOpt = None,
+    index_url: Annotated[
+        str | None,
+        typer.Option(
+            "--index-url",
+            help="Read advisories from this index's JSON API (its .../simple URL); "
+            "default: [index] url, else PyPI.",
+        ),
+    ] = None,
     json_out: cli.JsonOpt = False,
     config: cli.ConfigOpt = None,
 ) -> None:
@@ -45,6 +53,7 @@ def audit_command(
         airflow_version=airflow_version,
         python_version=python_version,
         constraints=constraints,
+        index_url=index_url,
         config=config,
     )
     level = fail_on_for(settings, fail_on)

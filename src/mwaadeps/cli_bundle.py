@@ -309,7 +309,12 @@ def build_cmd(
             f"{', '.join(item['build_requires']) or 'none'})."
         )
     if result.audit is not None:
-        ui.info(f"Audit: no known vulnerabilities at or above {result.audit['fail_on']}.")
+        report = result.audit
+        ignored = f", {len(report['ignored'])} ignored" if report["ignored"] else ""
+        ui.info(
+            f"Audit: {report['audited']} packages, no known vulnerabilities at or above "
+            f"fail-on {report['fail_on']}{ignored}."
+        )
 
 
 def register(app: typer.Typer) -> None:

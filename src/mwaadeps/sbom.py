@@ -122,8 +122,9 @@ def sbom_bytes(
     from cyclonedx.model import Property
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
-    from cyclonedx.model.tool import Tool
+    from cyclonedx.model.tool import ToolRepository
     from cyclonedx.output.json import JsonV1Dot6
+    from packageurl import PackageURL
 
     entries = _entries(lock, wheels, mode, full)
     components = {k: _component(e) for k, e in sorted(entries.items())}
@@ -147,7 +148,16 @@ def sbom_bytes(
     ]
     metadata = BomMetaData(
         timestamp=_timestamp(env or {}),
-        tools=[Tool(vendor="mwaadeps", name="mwaadeps", version=__version__)],
+        tools=ToolRepository(
+            components=[
+                Component(
+                    name="mwaadeps",
+                    version=__version__,
+                    type=ComponentType.APPLICATION,
+                    purl=PackageURL(type="pypi", name="mwaadeps", version=__version__),
+                )
+            ]
+        ),
         component=root,
         properties=props,
     )

@@ -163,6 +163,15 @@ def test_offline_is_an_error_never_a_pass(locked: Path, tmp_path: Path) -> None:
     assert data["ok"] is False and data["error"]["code"] == "audit_unavailable"
 
 
+def test_index_url_option_picks_the_advisory_source(
+    locked: Path, tmp_path: Path, advisory_server: Server
+) -> None:
+    project = _copy(locked, tmp_path, index_url=f"http://127.0.0.1:{_closed_port()}/simple")
+    run = _audit(project, tmp_path, "--index-url", f"{advisory_server.url}/simple", "--json")
+    assert run.returncode == 1, run.output
+    assert run.json()["index"] == advisory_server.url
+
+
 def test_an_index_without_the_json_api_is_an_error(
     locked: Path, tmp_path: Path, fake_index: Server
 ) -> None:
@@ -216,3 +225,6 @@ def test_build_audit_with_every_advisory_ignored_builds(locked: Path, tmp_path: 
     assert audit["ok"] is True and len(audit["ignored"]) == len(ALL_IDS)
     manifest = json.loads((project / "dist" / "manifest.json").read_text())
     assert "sbom.cdx.json" in manifest["outputs"]
+    run = run_cli(project, ["build", "--audit"], tmp_path / "cache")
+    assert run.returncode == 0, run.output
+    assert "no known vulnerabilities at or above fail-on any, 4 ignored." in run.stdout
