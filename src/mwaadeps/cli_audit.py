@@ -89,6 +89,9 @@ def audit_command(
         raise typer.Exit(1)
 
 
+_SHOWN = 10  # "not audited" lines shown; --json has them all
+
+
 def _render(report: Any, level: str) -> None:
     from . import ui
     from .audit import AuditReport
@@ -116,8 +119,10 @@ def _render(report: Any, level: str) -> None:
         ui.warn(f"The ignored advisory {ident} matches no locked package any more.")
     for s in report.skipped:
         ui.note(f"skipped {s.name} {s.version}: {s.reason}")
-    for s in report.unavailable:
+    for s in report.unavailable[:_SHOWN]:
         ui.info(f"not audited: {s.name} {s.version}: {s.reason}")
+    if len(report.unavailable) > _SHOWN:
+        ui.info(f"not audited: {len(report.unavailable) - _SHOWN} more (--json lists them)")
     failing = report.failing(level)
     if report.unavailable:
         return

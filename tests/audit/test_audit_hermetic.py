@@ -159,6 +159,8 @@ def test_offline_is_an_error_never_a_pass(locked: Path, tmp_path: Path) -> None:
     assert run.returncode == 3, run.output
     assert "could not be read" in run.stderr and "the audit is incomplete" in run.stderr
     assert "No known vulnerabilities" not in run.output
+    listed = [line for line in run.stdout.splitlines() if line.startswith("not audited: ")]
+    assert len(listed) == 11 and listed[-1].endswith(" more (--json lists them)")  # 15 locked
     data = _audit(project, tmp_path, "--json").json()
     assert data["ok"] is False and data["error"]["code"] == "audit_unavailable"
 
