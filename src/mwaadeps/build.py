@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .audit import fail_on_for, gate
 from .bundle import BundleSpec, check_out_dir, input_digest, protected_inputs, write_bundle
 from .config import Settings
 from .constraints import Constraints, load_constraints
@@ -17,6 +18,8 @@ from .errors import ConfigError, ResolutionError
 from .lock import load_target_constraints, lock, resolve_base
 from .lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
 from .progress import NullReporter, Reporter
+from .sbom import FILE_NAME as SBOM_NAME
+from .sbom import sbom_bytes
 from .wheels import FetchedWheel, check_user_hashes, fetch_all
 
 
@@ -34,6 +37,7 @@ class BuildResult:
     downloaded_bytes: int
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    audit: dict[str, Any] | None = None  # `build --audit`: the audit's report
 
     @property
     def compiled_on_mwaa(self) -> list[dict[str, Any]]:
@@ -54,6 +58,7 @@ class BuildResult:
             "downloaded_bytes": self.downloaded_bytes,
             "seconds": round(self.seconds, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            **({"audit": self.audit} if self.audit is not None else {}),
         }
 
 
@@ -92,8 +97,12 @@ def with_base_artifacts(
     return out
 
 
-def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
-    """Build dist/ for settings.target; a warm rebuild with unchanged inputs stays offline."""
+def build(settings: Settings, reporter: Reporter | None = None, audit: bool = False) -> BuildResult:
+    """Build dist/ for settings.target; a warm rebuild with unchanged inputs stays offline.
+
+    With ``audit``, a locked package with a known vulnerability (see audit.gate) stops the
+    build before dist/ is touched.
+    """
     reporter = reporter or NullReporter()
     started = time.monotonic()
     timings: dict[str, float] = {}
@@ -110,6 +119,7 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
     user_hashes = locked.inputs.hashes if locked.inputs else {}
     timings["lock"] = time.monotonic() - started
     constraints = load_target_constraints(settings, NullReporter())
+    audited = gate(settings, locked.lock, constraints, reporter) if audit else None
     packages, pins = select(locked.lock.packages, settings.full)
     if any(p.wheel is None and p.sdist is None for p in packages):
         packages = with_base_artifacts(settings, constraints, packages, reporter)
@@ -141,6 +151,10 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
         "startup.sh": input_digest(settings.startup_script),
         "constraints": constraints.sha256,
     }
+    sbom = sbom_bytes(
+        target, locked.lock, wheels, mode=settings.mode, full=settings.full,
+        constraints=(constraints.source, constraints.sha256), env=settings.env,
+    )  # fmt: skip
     spec = BundleSpec(
         target=target,
         mode=settings.mode,
@@ -156,6 +170,7 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
         else [],
         inputs={k: v for k, v in inputs.items() if v},
         protected=protected_inputs(settings),
+        extra_outputs=[(SBOM_NAME, sbom)],
     )
     outputs = write_bundle(spec, settings.out_dir)
     timings["bundle"] = time.monotonic() - t0
@@ -170,6 +185,7 @@ def build(settings: Settings, reporter: Reporter | None = None) -> BuildResult:
         downloaded_bytes=downloaded,
         seconds=time.monotonic() - started,
         timings=timings,
+        audit=audited.to_dict(fail_on_for(settings)) if audited else None,
     )
 
 

@@ -30,7 +30,7 @@ PLUGINS_DIR = "/usr/local/airflow/plugins"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100755
 _SKIP_NAMES = {"__pycache__", ".DS_Store", ".git", ".mypy_cache", ".pytest_cache", "Thumbs.db"}
-OUTPUT_NAMES = ("plugins.zip", "requirements.txt", "startup.sh", "manifest.json")
+OUTPUT_NAMES = ("plugins.zip", "requirements.txt", "startup.sh", "sbom.cdx.json", "manifest.json")
 MANIFEST_NAME = "manifest.json"
 OUT_FILE_MODE = 0o644  # files in dist/ (zip entries keep FILE_MODE)
 MAX_ZIP_BYTES = 1 << 30
@@ -53,6 +53,8 @@ class BundleSpec:
     inputs: dict[str, str]
     # (what, path) of the build's inputs: the out folder must not hold any of them.
     protected: Sequence[tuple[str, Path]] = ()
+    # More files for dist/ (name in OUTPUT_NAMES, bytes), e.g. the SBOM; in the manifest too.
+    extra_outputs: Sequence[tuple[str, bytes]] = ()
 
 
 def plugin_files(folder: Path) -> list[tuple[str, Path]]:
@@ -206,10 +208,10 @@ def _write_all(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
                 hint="Fix startup-script in mwaadeps.toml.",
             )
         _atomic_write(startup, spec.startup_script.read_bytes())
+    for name, content in spec.extra_outputs:
+        _atomic_write(out_dir / name, content)
     outputs = {
-        name: _describe(out_dir / name)
-        for name in ("plugins.zip", "requirements.txt", "startup.sh")
-        if (out_dir / name).exists()
+        name: _describe(out_dir / name) for name in OUTPUT_NAMES[:-1] if (out_dir / name).exists()
     }
     manifest = {
         "mwaadeps_version": __version__,
@@ -245,7 +247,8 @@ def _write_all(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
 
 _TEMP_RE = re.compile(r"^\.(?P<out>.+)\.mwaadeps-(?:new|old)-(?P<pid>\d+)-")
 _OWN_PART_RE = re.compile(
-    r"^\.(plugins-.*\.(zip|part)|(requirements\.txt|startup\.sh|manifest\.json)-.*)$"
+    r"^\.(plugins-.*\.(zip|part)"
+    r"|(requirements\.txt|startup\.sh|sbom\.cdx\.json|manifest\.json)-.*)$"
 )
 
 

@@ -49,7 +49,7 @@ def _register_commands() -> None:
     from . import cli_bundle
 
     cli_bundle.register(app)
-    for name in ("cli_localtest", "cli_deploy", "cli_upgrade"):
+    for name in ("cli_localtest", "cli_deploy", "cli_upgrade", "cli_audit"):
         try:
             module = __import__(f"mwaadeps.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

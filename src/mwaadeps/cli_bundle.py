@@ -261,6 +261,9 @@ def build_cmd(
     ] = None,
     plugins: PluginsOpt = None,
     startup_script: StartupOpt = None,
+    audit: Annotated[
+        bool, typer.Option("--audit", help="Refuse to build with known vulnerabilities.")
+    ] = False,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -283,7 +286,7 @@ def build_cmd(
         config=config,
     )
     with ui.reporter(quiet=json_out) as rep:
-        result = build(settings, rep)
+        result = build(settings, rep, audit=audit)
     if json_out:
         ui.print_json(result.to_dict())
         return
@@ -304,6 +307,13 @@ def build_cmd(
             f"{item['name']} {item['version']} {verb} on MWAA from its sdist "
             f"({item['checked']}; build requirements bundled: "
             f"{', '.join(item['build_requires']) or 'none'})."
+        )
+    if result.audit is not None:
+        report = result.audit
+        ignored = f", {len(report['ignored'])} ignored" if report["ignored"] else ""
+        ui.info(
+            f"Audit: {report['audited']} packages, no known vulnerabilities at or above "
+            f"fail-on {report['fail_on']}{ignored}."
         )
 
 

@@ -47,7 +47,9 @@ _TOP_KEYS = {
     "runner-image",
     "index",
     "environments",
+    "audit",
 }
+_AUDIT_KEYS = {"ignore", "fail-on"}
 _INDEX_KEYS = {"url", "extra-urls", "username-env", "password-env"}
 _ENV_KEYS = {
     "name",
@@ -204,6 +206,9 @@ class Settings:
     cache_dir: Path
     runner_image: str | None
     environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
+    # [audit]: ((advisory id, reason), ...) to ignore, and the fail-on severity (None: any).
+    audit_ignore: tuple[tuple[str, str], ...] = ()
+    audit_fail_on: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -448,6 +453,30 @@ def _index(raw: Any, where: str) -> IndexConfig | None:
     )
 
 
+def _audit(raw: Any, where: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """[audit]: ignore = [{id, reason}] (a reason is required) and fail-on."""
+    if raw is None:
+        return (), None
+    here = f"{where} [audit]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: audit must be a table, not {_describe(raw)}.")
+    _unknown(set(raw), _AUDIT_KEYS, here)
+    entries = raw.get("ignore", [])
+    example = 'ignore = [{ id = "GHSA-xxxx-xxxx-xxxx", reason = "not reachable from our DAGs" }]'
+    if not isinstance(entries, list):
+        raise ConfigError(f"{here}: ignore must be a list of tables.", hint=f"Write {example}.")
+    ignore = []
+    for n, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or not str(entry.get("reason") or "").strip():
+            raise ConfigError(
+                f"{here}: ignore entry {n} needs an id and a reason.", hint=f"Write {example}."
+            )
+        _unknown(set(entry), {"id", "reason"}, f"{here} ignore entry {n}")
+        ignore.append((_str(entry.get("id"), "id", here), str(entry["reason"]).strip()))
+    fail_on = raw.get("fail-on")
+    return tuple(ignore), None if fail_on is None else _str(fail_on, "fail-on", here)
+
+
 def load_settings(
     cli: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
@@ -547,6 +576,7 @@ def load_settings(
         if raw.get("cache-dir") and not env.get("MWAADEPS_CACHE_DIR")
         else default_cache_dir(env)
     )
+    audit_ignore, audit_fail_on = _audit(raw.get("audit"), where)
     requirements = path("requirements", "requirements.txt", must_exist_default=False)
     assert requirements is not None
     out_dir = path("out", "dist", must_exist_default=False)
@@ -573,5 +603,7 @@ def load_settings(
         cache_dir=Path(cache).resolve(),
         runner_image=text("runner-image"),
         environments=_environments(raw.get("environments"), where),
+        audit_ignore=audit_ignore,
+        audit_fail_on=audit_fail_on,
         env=env,
     )

@@ -242,7 +242,9 @@ sha256sum dist/* > {report}/full.sha
     first_out = (report / "first.out").read_text()
     assert (report / "first.rc").read_text().strip() == "0", first_out
     names = (report / "first.ls").read_text().split()
-    assert names == ["manifest.json", "plugins.zip", "requirements.txt", "startup.sh"]
+    assert names == [
+        "manifest.json", "plugins.zip", "requirements.txt", "sbom.cdx.json", "startup.sh"
+    ]
     full_out = " ".join((report / "full.out").read_text().split())
     assert (report / "full.rc").read_text().strip() != "0"
     assert "No space left on device" in full_out and "was left as it was" in full_out

@@ -54,7 +54,7 @@ PLUGIN_FILES = [
     "operators/sub/deep/my_operator.py",
     "sensors/__init__.py",
 ]
-OUTPUT_FILES = ("plugins.zip", "requirements.txt", "startup.sh", "manifest.json")
+OUTPUT_FILES = ("plugins.zip", "requirements.txt", "startup.sh", "sbom.cdx.json", "manifest.json")
 
 
 def _shas(dist: Path) -> dict[str, str]:
