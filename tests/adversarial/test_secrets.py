@@ -111,3 +111,54 @@ def test_index_mode_requirements_use_placeholders(planted: dict[str, object]) ->
     assert isinstance(proj, Path)
     text = (proj / "dist-index" / "requirements.txt").read_text()
     assert "--index-url http://${IDX_USER}:${IDX_TOKEN}@127.0.0.1:" in text
+
+
+def test_deploy_puts_no_password_in_the_bucket(
+    planted: dict[str, object],
+    deploy_sandbox: object,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The built bundle deployed (credentials in the deployer's environment): no bucket
+    object, version or record, and no deploy output, holds the password."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from deploy.conftest import point_at_sandbox
+    from mwaadeps.sandbox import Sandbox
+
+    assert isinstance(deploy_sandbox, Sandbox)
+    point_at_sandbox(deploy_sandbox, monkeypatch, tmp_path)
+    proj = planted["proj"]
+    assert isinstance(proj, Path)
+    copy = tmp_path / "deployed"
+    shutil.copytree(proj, copy, ignore=shutil.ignore_patterns("dist-*"))
+    toml = copy / "mwaadeps.toml"
+    toml.write_text(toml.read_text() + '\n[environments.dev]\nname = "dsai-dev-mwaa"\n'
+                    'region = "eu-west-1"\nbucket = "dsai-airflow-dags"\n'
+                    'kms-key = "alias/dsai-airflow"\n')  # fmt: skip
+    assert {s.status for s in deploy_sandbox.seed(copy)} == {"AVAILABLE"}
+    exe = Path(sys.executable).with_name("mwaadeps")
+    env = {**os.environ, **CRED_ENV}
+    runs = {}
+    for args in (["deploy", "--env", "dev", "--allow-stale", "--json"],
+                 ["status", "--env", "dev", "--json"], ["history", "--env", "dev"]):  # fmt: skip
+        proc = subprocess.run([str(exe), *args], cwd=copy, capture_output=True, text=True,
+                              env=env, timeout=300, check=False)  # fmt: skip
+        runs[" ".join(args[:1])] = proc
+    assert runs["deploy"].returncode == 0, runs["deploy"].stdout + runs["deploy"].stderr
+    texts = {f"{k} {s}": getattr(p, s) for k, p in runs.items() for s in ("stdout", "stderr")}
+    s3 = deploy_sandbox.client("s3", "eu-west-1")
+    listing = s3.list_object_versions(Bucket="dsai-airflow-dags")
+    objects = listing.get("Versions", [])
+    assert {o["Key"] for o in objects} >= {"plugins.zip", "requirements.txt"}
+    stored = tmp_path / "bucket"
+    for obj in objects:
+        body = s3.get_object(Bucket="dsai-airflow-dags", Key=obj["Key"],
+                             VersionId=obj["VersionId"])["Body"].read()  # fmt: skip
+        dest = stored / obj["VersionId"] / obj["Key"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(body)
+    assert find_secret(texts, [stored]) == []
