@@ -74,6 +74,20 @@ def _requirements_settings(**cli: Any) -> Any:
     return settings
 
 
+def _sdist_outlook(settings: Any) -> list[Any]:
+    """What the lock (when there is one for the target) says of sdist-only packages."""
+    from . import lockfile
+    from .sdist import sdist_outlook
+
+    if not settings.lock_file.is_file():
+        return []
+    try:
+        lock = lockfile.read(settings.lock_file)
+    except Exception:  # a stale or foreign lock: `lock`/`build` say what is wrong with it
+        return []
+    return sdist_outlook(lock, settings.target, settings.cache_dir, dict(settings.env))
+
+
 def _problem_rows(problems: Any) -> list[tuple[str, str, str, str]]:
     return [
         (
@@ -137,8 +151,15 @@ def check(
     report = check_requirements(
         parse_requirements(settings.requirements), target, loaded, mode=settings.mode
     )
-    extra = {"fix": fixed.to_dict()} if fixed is not None else None
+    outlook = _sdist_outlook(settings)
+    extra: dict[str, Any] = {"sdists": [o.to_dict() for o in outlook]}
+    if fixed is not None:
+        extra["fix"] = fixed.to_dict()
     ui.problems(report, json_out=json_out, extra=extra)
+    if not json_out:
+        for item in outlook:
+            verb = "compiles on MWAA" if item.compiles_on_mwaa else "ships only an sdist"
+            ui.info(f"{item.name} {item.version} {verb} ({item.how}).")
     raise typer.Exit(0 if report.ok else 1)
 
 

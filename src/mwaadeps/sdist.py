@@ -45,7 +45,7 @@ from packaging.utils import canonicalize_name
 
 from .errors import DownloadError, ResolutionError, WheelError
 from .isolation import clean_env, uv_binary
-from .lockfile import Artifact, LockedPackage
+from .lockfile import PROVIDED, Artifact, Lock, LockedPackage
 from .progress import NullReporter, Reporter
 from .targets import Target
 
@@ -668,4 +668,45 @@ def fetch_build_wheels(result: CompiledOnMwaa, downloader: Downloader,
                 f"{result.name} {result.version}: build requirement {exc.message}",
                 hint=exc.hint,
             ) from None
+    return out
+
+
+@dataclass(frozen=True)
+class SdistOutlook:
+    """A locked package that ships only an sdist, and what the bundle does with it."""
+
+    name: str
+    version: str
+    compiles_on_mwaa: bool
+    how: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version,
+                "compiles_on_mwaa": self.compiles_on_mwaa, "how": self.how}  # fmt: skip
+
+
+def sdist_outlook(lock: Lock, target: Target, cache_dir: Path,
+                  env: dict[str, str]) -> list[SdistOutlook]:  # fmt: skip
+    """For `check`: the sdist-only packages of a lock, and whether MWAA compiles them.
+
+    What an earlier build found is said as found; a package no build has decided yet is
+    named with both outcomes (its pure-Python wheel, or MWAA compiles it).
+    """
+    if lock.target.get("airflow_version") != target.airflow_version:
+        return []
+    out = []
+    for pkg in sorted(lock.packages, key=lambda p: p.name):
+        if pkg.role == PROVIDED or pkg.wheel is not None or pkg.sdist is None:
+            continue
+        verdict = cached_verdict(pkg, target, cache_dir, env)
+        built = cache_dir / "built" / pkg.sdist.sha256
+        if verdict is not None:
+            out.append(SdistOutlook(pkg.name, pkg.version, True, verdict.checked))
+        elif built.is_dir() and any(built.glob("*-none-any.whl")):
+            out.append(SdistOutlook(pkg.name, pkg.version, False,
+                                    "built into its pure-Python wheel by mwaadeps"))  # fmt: skip
+        else:
+            out.append(SdistOutlook(pkg.name, pkg.version, False,
+                                    "not built yet: `mwaadeps build` makes its pure-Python "
+                                    "wheel, or bundles it for MWAA to compile"))  # fmt: skip
     return out

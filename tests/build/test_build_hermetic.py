@@ -479,3 +479,12 @@ def test_missing_credential_variable_is_a_config_error(tmp_path: Path, fake_inde
     assert run.returncode == 2
     assert "IDX_TOKEN" in run.output
     assert "Traceback" not in run.output
+
+
+def test_check_names_the_sdist_mwaadeps_built_pure(happy_build: Built, shared_cache: Path) -> None:
+    """After a build, check (no resolution) says what happens to each sdist-only package."""
+    run = run_cli(happy_build.project, ["check", "--json"], shared_cache)
+    assert run.returncode == 0, run.output
+    by_name = {s["name"]: s for s in run.json()["sdists"]}
+    assert by_name["puresdist"]["compiles_on_mwaa"] is False
+    assert "pure-Python wheel" in by_name["puresdist"]["how"]

@@ -89,6 +89,14 @@ def test_compiled_sdist_is_bundled_with_its_build_requirements(
     assert f'"filename" = "compiledsdist-1.0.tar.gz", "sha256" = "{sdist_sha}"' in lock
     out = " ".join(run_cli(project, ["build"], tmp_path / "cache", env=env).output.split())
     assert "compiledsdist 1.0 compiles on MWAA from its sdist" in out
+    # check (no resolution) says it too, from the lock and the build's verdict.
+    checked = run_cli(project, ["check", "--json"], tmp_path / "cache", env=env)
+    assert checked.returncode == 0, checked.output
+    assert checked.json()["sdists"] == [{"name": "compiledsdist", "version": "1.0",
+                                         "compiles_on_mwaa": True,
+                                         "how": f"trial build in {where}"}]  # fmt: skip
+    said = " ".join(run_cli(project, ["check"], tmp_path / "cache", env=env).output.split())
+    assert f"compiledsdist 1.0 compiles on MWAA (trial build in {where})" in said
 
     # pip, as on a worker: offline, its isolated build fed from plugins.zip alone.
     proc = subprocess.run(
