@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import AwsError, ConfigError, MwaadepsError, PreflightError
-from .redact import redact_text
+from mwaadeps.errors import AwsError, ConfigError, MwaadepsError, PreflightError
+from mwaadeps.redact import redact_text
 
 if TYPE_CHECKING:
     import boto3
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sts import STSClient
 
-    from .config import EnvironmentConfig
+    from mwaadeps.config import EnvironmentConfig
 
 DEFAULT_MAX_ATTEMPTS = 5
 

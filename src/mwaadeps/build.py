@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .bundle import BundleSpec, check_out_dir, input_digest, protected_inputs, write_bundle
-from .config import Settings
-from .constraints import Constraints, load_constraints
-from .errors import ConfigError, ResolutionError
-from .lock import load_target_constraints, lock, resolve_base
-from .lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
-from .progress import NullReporter, Reporter
-from .wheels import FetchedWheel, check_user_hashes, fetch_all
+from mwaadeps.bundle import BundleSpec, check_out_dir, input_digest, protected_inputs, write_bundle
+from mwaadeps.config import Settings
+from mwaadeps.constraints import Constraints, load_constraints
+from mwaadeps.errors import ConfigError, ResolutionError
+from mwaadeps.lock import load_target_constraints, lock, resolve_base
+from mwaadeps.lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
+from mwaadeps.progress import NullReporter, Reporter
+from mwaadeps.wheels import FetchedWheel, check_user_hashes, fetch_all
 
 
 @dataclass(frozen=True)
@@ -185,8 +185,8 @@ def fetch_base_wheels(
     python_full resolves markers for another patch level of the target's Python (a runner
     image's base may have 3.11.2 where MWAA has 3.11.9: `python_full_version` markers differ).
     """
-    from .lock import resolve_job
-    from .resolvers import RESOLVERS
+    from mwaadeps.lock import resolve_job
+    from mwaadeps.resolvers import RESOLVERS
 
     reporter = reporter or NullReporter()
     target = settings.target

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import Settings
-from .constraints import FILE_NAME as CONSTRAINTS_NAME
-from .constraints import Constraints
-from .errors import BundleError
-from .lockfile import Lock
-from .targets import Target
-from .wheels import FetchedWheel, sha256_file
+from mwaadeps import __version__
+from mwaadeps.config import Settings
+from mwaadeps.constraints import FILE_NAME as CONSTRAINTS_NAME
+from mwaadeps.constraints import Constraints
+from mwaadeps.errors import BundleError
+from mwaadeps.lockfile import Lock
+from mwaadeps.targets import Target
+from mwaadeps.wheels import FetchedWheel, sha256_file
 
 PLUGINS_DIR = "/usr/local/airflow/plugins"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)

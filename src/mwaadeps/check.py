@@ -15,9 +15,9 @@ from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from .constraints import Constraints
-from .errors import ConfigError
-from .requirements import (
+from mwaadeps.constraints import Constraints
+from mwaadeps.errors import ConfigError
+from mwaadeps.requirements import (
     MWAA_PREFIX,
     ParsedOption,
     ParsedRequirement,
@@ -27,7 +27,7 @@ from .requirements import (
     literal_credentials,
     redact,
 )
-from .targets import PROVIDED_BY_IMAGE, Target
+from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
 MODES = ("bundle", "index")
 AIRFLOW = "apache-airflow"

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from . import __version__
-from .cli_options import STATE as _STATE
-from .cli_options import set_json, settings_from  # noqa: F401  (re-exported)
-from .errors import Interrupted, MwaadepsError
+from mwaadeps import __version__
+from mwaadeps.cli_options import STATE as _STATE
+from mwaadeps.cli_options import set_json, settings_from  # noqa: F401  (re-exported)
+from mwaadeps.errors import Interrupted, MwaadepsError
 
 app = typer.Typer(
     name="mwaadeps",
@@ -46,7 +46,7 @@ def _root(
 
 
 def _register_commands() -> None:
-    from . import cli_bundle
+    from mwaadeps import cli_bundle
 
     cli_bundle.register(app)
     for name in ("cli_localtest", "cli_deploy", "cli_upgrade"):
@@ -108,7 +108,7 @@ def _open_file_name(exc: BaseException) -> str | None:
 
 def _as_error(exc: BaseException, args: list[str]) -> MwaadepsError:
     """Any exception that reached the boundary, as one of ours."""
-    from .errors import InternalError, UsageError, from_os_error
+    from mwaadeps.errors import InternalError, UsageError, from_os_error
 
     if isinstance(exc, MwaadepsError):
         cause = exc.__context__  # kept by `raise ... from None`
@@ -136,7 +136,7 @@ def _as_error(exc: BaseException, args: list[str]) -> MwaadepsError:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: the one boundary that turns errors into messages and exit codes."""
-    from . import ui
+    from mwaadeps import ui
 
     args, debug, json_mode = _prescan(list(sys.argv[1:] if argv is None else argv))
     _STATE["debug"] = debug or os.environ.get("MWAADEPS_DEBUG") == "1"

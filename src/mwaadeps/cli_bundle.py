@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli_options import (
+from mwaadeps.cli_options import (
     AirflowOpt,
     ConfigOpt,
     ConstraintsOpt,
@@ -33,8 +33,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented mwaadeps.toml (asks only on a terminal)."""
-    from . import ui
-    from .init import write_config
+    from mwaadeps import ui
+    from mwaadeps.init import write_config
 
     env_name = bucket = region = None
     if ui.interactive() and airflow_version is None:
@@ -62,7 +62,7 @@ DryRunOpt = Annotated[
 
 
 def _requirements_settings(**cli: Any) -> Any:
-    from .errors import RequirementsError
+    from mwaadeps.errors import RequirementsError
 
     settings = settings_from(**cli)
     settings.target  # an unknown target is the first thing to say  # noqa: B018
@@ -87,7 +87,7 @@ def _problem_rows(problems: Any) -> list[tuple[str, str, str, str]]:
 
 
 def _render_fix(result: Any, dry_run: bool) -> None:
-    from . import ui
+    from mwaadeps import ui
 
     if not result.changed:
         ui.info("Nothing to fix.")
@@ -109,10 +109,10 @@ def check(
     config: ConfigOpt = None,
 ) -> None:
     """Lint requirements.txt for MWAA without resolving (exit 1 on errors)."""
-    from . import ui
-    from .check import check_requirements
-    from .lock import load_target_constraints
-    from .requirements import parse_requirements
+    from mwaadeps import ui
+    from mwaadeps.check import check_requirements
+    from mwaadeps.lock import load_target_constraints
+    from mwaadeps.requirements import parse_requirements
 
     set_json(json_out)
     settings = _requirements_settings(
@@ -128,7 +128,7 @@ def check(
         loaded = load_target_constraints(settings, rep)
     fixed = None
     if fix:
-        from .fix import apply_fix, plan_fix
+        from mwaadeps.fix import apply_fix, plan_fix
 
         fixed = plan_fix(settings.requirements, target, loaded)
         apply_fix(fixed)
@@ -152,9 +152,9 @@ def fix_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Rewrite requirements.txt in place for the target (diff first; exit 1 if errors remain)."""
-    from . import ui
-    from .fix import apply_fix, plan_fix
-    from .lock import load_target_constraints
+    from mwaadeps import ui
+    from mwaadeps.fix import apply_fix, plan_fix
+    from mwaadeps.lock import load_target_constraints
 
     set_json(json_out)
     settings = _requirements_settings(
@@ -201,8 +201,8 @@ def lock_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Resolve requirements with MWAA's base install for the target into mwaadeps.lock."""
-    from . import ui
-    from .lock import lock
+    from mwaadeps import ui
+    from mwaadeps.lock import lock
 
     set_json(json_out)
     settings = settings_from(
@@ -265,8 +265,8 @@ def build_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Lock when stale, fetch target wheels and write dist/ (plugins.zip, requirements.txt)."""
-    from . import ui
-    from .build import build
+    from mwaadeps import ui
+    from mwaadeps.build import build
 
     set_json(json_out)
     settings = settings_from(

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli_options import ConfigOpt, JsonOpt, set_json, settings_from
-from .errors import DeployFailed, MwaadepsError, StillUpdating
+from mwaadeps.cli_options import ConfigOpt, JsonOpt, set_json, settings_from
+from mwaadeps.errors import DeployFailed, MwaadepsError, StillUpdating
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
 DistOpt = Annotated[
@@ -70,8 +70,8 @@ def _options(
     force: bool = False,
     break_lock: bool = False,
 ) -> Any:
-    from .deploy import DeployOptions, resolve_worker_replacement
-    from .errors import ConfigError
+    from mwaadeps.deploy import DeployOptions, resolve_worker_replacement
+    from mwaadeps.errors import ConfigError
 
     if poll is None:
         raw = settings.env.get("MWAADEPS_POLL_INTERVAL")
@@ -98,7 +98,7 @@ def _short(version: str | None) -> str:
 
 
 def _render_plan(result: Any) -> None:
-    from . import ui
+    from mwaadeps import ui
 
     rows = []
     for p in result.plan:
@@ -136,7 +136,7 @@ _NOT_SEEN = ("still_updating", "wait_lost")
 
 def _finish(result: Any, as_json: bool) -> None:
     """Render a DeployResult; a failed one exits non-zero."""
-    from . import ui
+    from mwaadeps import ui
 
     if as_json:
         ui.print_json(result.as_json())
@@ -183,7 +183,7 @@ def _signals() -> Iterator[None]:
     as pending and abort a multipart upload instead of dying mid-way."""
     import signal
 
-    from .deploy import Interrupted
+    from mwaadeps.deploy import Interrupted
 
     def handler(signum: int, _frame: Any) -> None:
         raise Interrupted(signum)
@@ -198,8 +198,8 @@ def _signals() -> Iterator[None]:
 
 def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool) -> None:
     """Run a deploy-like core call with a reporter; render its result or its JSON failure."""
-    from . import ui
-    from .deploy import Interrupted
+    from mwaadeps import ui
+    from mwaadeps.deploy import Interrupted
 
     try:
         with _signals(), ui.reporter(quiet=as_json) as rep:
@@ -220,7 +220,7 @@ def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool)
 
 
 def _json_failure(exc: MwaadepsError, environment: str) -> None:
-    from . import ui
+    from mwaadeps import ui
 
     ui.json_error(exc, environment=environment, plan=[], update_called=False, status=None)
     raise typer.Exit(exc.exit_code)
@@ -252,8 +252,8 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Upload what changed in dist/ and update the MWAA environment (one update)."""
-        from . import deploy as core
-        from .freshness import check_fresh
+        from mwaadeps import deploy as core
+        from mwaadeps.freshness import check_fresh
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
@@ -300,7 +300,7 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Point the environment back at an earlier recorded deployment (no upload)."""
-        from . import deploy as core
+        from mwaadeps import deploy as core
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -331,7 +331,7 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Deploy to --to exactly the objects --from runs (copied, same sha256s)."""
-        from . import deploy as core
+        from mwaadeps import deploy as core
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -353,8 +353,8 @@ def register(app: typer.Typer) -> None:
         env: EnvOpt, dist: DistOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
     ) -> None:
         """The environment's status, last update and deployed vs local artifacts."""
-        from . import deploy as core
-        from . import ui
+        from mwaadeps import deploy as core
+        from mwaadeps import ui
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
@@ -399,9 +399,9 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Package-level diff: deployed requirements.txt -> dist/requirements.txt."""
-        from . import deploy as core
-        from . import ui
-        from .freshness import check_fresh
+        from mwaadeps import deploy as core
+        from mwaadeps import ui
+        from mwaadeps.freshness import check_fresh
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
@@ -438,8 +438,8 @@ def register(app: typer.Typer) -> None:
         errors_only: Annotated[bool, typer.Option("--errors", help="Only ERROR lines.")] = False,
     ) -> None:
         """The requirements/startup log streams of the environment's last update."""
-        from . import deploy as core
-        from . import ui
+        from mwaadeps import deploy as core
+        from mwaadeps import ui
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -466,8 +466,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def history(env: EnvOpt, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         """The recorded deployments of an environment (ids for rollback --to)."""
-        from . import deploy as core
-        from . import ui
+        from mwaadeps import deploy as core
+        from mwaadeps import ui
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -526,8 +526,8 @@ def register(app: typer.Typer) -> None:
         import signal
         import threading
 
-        from . import ui
-        from .sandbox import Sandbox, docker_installer
+        from mwaadeps import ui
+        from mwaadeps.sandbox import Sandbox, docker_installer
 
         set_json(as_json)
         installer, why = None, "--no-install"

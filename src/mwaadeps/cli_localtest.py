@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from . import cli_options as cli
-from . import ui
+from mwaadeps import cli_options as cli
+from mwaadeps import ui
 
 runner_app = typer.Typer(
     name="runner",
@@ -47,7 +47,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 def _labels(values: list[str] | None) -> dict[str, str]:
     """--label KEY=VALUE options as a dict."""
-    from .errors import ConfigError
+    from mwaadeps.errors import ConfigError
 
     out: dict[str, str] = {}
     for value in values or []:
@@ -62,10 +62,10 @@ def _labels(values: list[str] | None) -> dict[str, str]:
 
 def _essential_text(settings: object, bundle: object) -> str | None:
     """MWAA's essential pins: from the bundle, else from the configured constraints."""
-    from .config import Settings
-    from .constraints import load_constraints
-    from .errors import MwaadepsError
-    from .localtest import Bundle, essential_constraints_for
+    from mwaadeps.config import Settings
+    from mwaadeps.constraints import load_constraints
+    from mwaadeps.errors import MwaadepsError
+    from mwaadeps.localtest import Bundle, essential_constraints_for
 
     assert isinstance(settings, Settings) and isinstance(bundle, Bundle)
     text = essential_constraints_for(bundle, settings.python_version)
@@ -120,9 +120,9 @@ def local_test_command(
     config: cli.ConfigOpt = None,
 ) -> None:
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
-    from .errors import LocalTestFailed, MwaadepsError
-    from .freshness import check_fresh
-    from .localtest import (
+    from mwaadeps.errors import LocalTestFailed, MwaadepsError
+    from mwaadeps.freshness import check_fresh
+    from mwaadeps.localtest import (
         LocalTestReport,
         bundle_target,
         docker_client,
@@ -209,7 +209,7 @@ def runner_build(
     config: cli.ConfigOpt = None,
 ) -> None:
     """Build the MWAA-like runner image for an Airflow version (no network in the build)."""
-    from .runner import build_runner_image
+    from mwaadeps.runner import build_runner_image
 
     cli.set_json(json_out)
     settings = cli.settings_from(

@@ -34,8 +34,8 @@ ConfigOpt = Annotated[
 
 def settings_from(**cli: Any) -> Any:
     """The one place CLI values meet the config file and environment."""
-    from .config import load_settings
-    from .ui import note, set_secrets
+    from mwaadeps.config import load_settings
+    from mwaadeps.ui import note, set_secrets
 
     config = cli.pop("config", None)
     settings = load_settings(cli, config_path=config)

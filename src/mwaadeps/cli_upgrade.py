@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from . import cli_options as cli
+from mwaadeps import cli_options as cli
 
 
 def upgrade_command(
@@ -40,8 +40,8 @@ def upgrade_command(
     config: cli.ConfigOpt = None,
 ) -> None:
     """Preview what requirements.txt becomes on another MWAA version (exit 1 when blocked)."""
-    from . import ui
-    from .upgrade import plan_upgrade, write_refusal, write_upgrade
+    from mwaadeps import ui
+    from mwaadeps.upgrade import plan_upgrade, write_refusal, write_upgrade
 
     cli.set_json(json_out)
     settings = cli.settings_from(
@@ -93,8 +93,8 @@ def upgrade_command(
 
 
 def _render(report: object, show_all: bool, writing: bool) -> None:
-    from . import ui
-    from .upgrade import UpgradeReport
+    from mwaadeps import ui
+    from mwaadeps.upgrade import UpgradeReport
 
     assert isinstance(report, UpgradeReport)
     old, new = report.from_target, report.to_target

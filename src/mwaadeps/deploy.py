@@ -20,14 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .aws import Aws, connect, describe, error_code, translate
-from .errors import AwsError, BundleError, ConfigError, MwaadepsError, PreflightError
-from .progress import NullReporter, Reporter
-from .wheels import sha256_file
+from mwaadeps import __version__
+from mwaadeps.aws import Aws, connect, describe, error_code, translate
+from mwaadeps.errors import AwsError, BundleError, ConfigError, MwaadepsError, PreflightError
+from mwaadeps.progress import NullReporter, Reporter
+from mwaadeps.wheels import sha256_file
 
 if TYPE_CHECKING:
-    from .config import EnvironmentConfig
+    from mwaadeps.config import EnvironmentConfig
 
 PIP_FAILED = "ERROR: pip installation exited with a non-zero error code"
 LOG_PREFIXES = ("requirements_install_", "startup_script_execution_")

@@ -26,10 +26,10 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from .check import check_requirements, combine, constraint_lines, satisfiable
-from .constraints import Constraints
-from .errors import RequirementsError
-from .requirements import (
+from mwaadeps.check import check_requirements, combine, constraint_lines, satisfiable
+from mwaadeps.constraints import Constraints
+from mwaadeps.errors import RequirementsError
+from mwaadeps.requirements import (
     Decoded,
     ParsedRequirement,
     Problem,
@@ -39,7 +39,7 @@ from .requirements import (
     parse_requirements,
     split_args,
 )
-from .targets import Target
+from mwaadeps.targets import Target
 
 _PIN_CODES = ("constraint-conflict", "essential-conflict")
 _NAME_RE = re.compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\]\s*)?")

@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .bundle import input_digest
-from .errors import BundleError
+from mwaadeps.bundle import input_digest
+from mwaadeps.errors import BundleError
 
 if TYPE_CHECKING:
-    from .config import Settings
+    from mwaadeps.config import Settings
 
 # The manifest's input names, as build.py writes them, and the setting each one comes from.
 LOCAL_INPUTS = ("requirements.txt", "mwaadeps.lock", "plugins", "startup.sh")

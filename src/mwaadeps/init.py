@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ConfigError
-from .targets import KNOWN_VERSIONS, resolve_target
+from mwaadeps.errors import ConfigError
+from mwaadeps.targets import KNOWN_VERSIONS, resolve_target
 
 TEMPLATE = """\
 # mwaadeps configuration. Every setting can also be given as a CLI option or as an

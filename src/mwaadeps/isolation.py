@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 
-from .redact import strip_credentials
+from mwaadeps.redact import strip_credentials
 
 _DROP_PREFIXES = ("PIP_", "UV_", "PYTHONPATH", "VIRTUAL_ENV", "CONDA_PREFIX")
 

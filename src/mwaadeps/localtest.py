@@ -35,9 +35,9 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from .errors import BundleError, ConfigError, DockerError, MwaadepsError, WheelError
-from .progress import NullReporter, Reporter
-from .targets import Target
+from mwaadeps.errors import BundleError, ConfigError, DockerError, MwaadepsError, WheelError
+from mwaadeps.progress import NullReporter, Reporter
+from mwaadeps.targets import Target
 
 AIRFLOW_HOME = "/usr/local/airflow"
 WORK = "/tmp/mwaadeps"
@@ -266,8 +266,8 @@ def read_bundle(dist_dir: Path) -> Bundle:
 
 def essential_constraints_for(bundle: Bundle, python_version: str | None = None) -> str | None:
     """MWAA's essential pins derived from the bundle's constraints and target, if it has them."""
-    from .constraints import parse_constraints
-    from .targets import resolve_target
+    from mwaadeps.constraints import parse_constraints
+    from mwaadeps.targets import resolve_target
 
     text = bundle.constraints_text()
     target = (bundle.manifest or {}).get("target") or {}
@@ -334,7 +334,7 @@ def bundle_target(
     bundle: Bundle, airflow_version: str | None = None, python_version: str | None = None
 ) -> Target | None:
     """The target of the bundle's manifest, else of the given versions; None when unknown."""
-    from .targets import resolve_target
+    from mwaadeps.targets import resolve_target
 
     target = (bundle.manifest or {}).get("target") or {}
     version = bundle.airflow_version
@@ -364,7 +364,7 @@ def _plugins_folder(value: str) -> str | None:
 
 def _artifacts(plugins_zip: bytes, target: Target | None) -> list[_Artifact]:
     """The wheels and sdists in plugins.zip, each with why it cannot install, if it cannot."""
-    from .wheels import check_wheel_for_target
+    from mwaadeps.wheels import check_wheel_for_target
 
     out: list[_Artifact] = []
     with zipfile.ZipFile(io.BytesIO(plugins_zip)) as zf:
@@ -440,7 +440,7 @@ def _missing(
     bundle: Bundle, artifacts: list[_Artifact], target: Target | None, notes: list[str]
 ) -> list[dict[str, str]] | None:
     """The requirements no file of plugins.zip satisfies; None when they cannot be told."""
-    from .requirements import parse_requirements
+    from mwaadeps.requirements import parse_requirements
 
     if bundle.path is None:
         return None

@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from . import lockfile
-from .config import Settings
-from .constraints import Constraints, load_constraints
-from .errors import RequirementsError, ResolutionError
-from .lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
-from .progress import NullReporter, Reporter
-from .redact import redact_url
-from .resolvers import RESOLVERS, Resolved, ResolveJob
-from .targets import PROVIDED_BY_IMAGE, Target
+from mwaadeps import lockfile
+from mwaadeps.config import Settings
+from mwaadeps.constraints import Constraints, load_constraints
+from mwaadeps.errors import RequirementsError, ResolutionError
+from mwaadeps.lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
+from mwaadeps.progress import NullReporter, Reporter
+from mwaadeps.redact import redact_url
+from mwaadeps.resolvers import RESOLVERS, Resolved, ResolveJob
+from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
 if TYPE_CHECKING:
-    from .requirements import RequirementsFile
+    from mwaadeps.requirements import RequirementsFile
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _local_wheels(settings: Settings, reporter: Reporter) -> tuple[list[str], li
     """Build the configured local packages into wheels; (find-links dirs, their digests)."""
     if not settings.local_packages:
         return [], []
-    from .wheels import build_local_package
+    from mwaadeps.wheels import build_local_package
 
     links: list[str] = []
     digests: list[str] = []
@@ -122,8 +122,8 @@ def load_target_constraints(settings: Settings, reporter: Reporter | None = None
     internal host) is fetched through the usual loader; ``constraints`` in the settings wins
     over it, with a warning when they differ.
     """
-    from .check import constraint_lines, constraints_from_requirements
-    from .requirements import expand_env_vars, parse_requirements
+    from mwaadeps.check import constraint_lines, constraints_from_requirements
+    from mwaadeps.requirements import expand_env_vars, parse_requirements
 
     reporter = reporter or NullReporter()
     if not settings.requirements.is_file():
@@ -149,8 +149,8 @@ def explain_unknown(
     exc: ResolutionError, settings: Settings, constraints: Constraints
 ) -> ResolutionError:
     """The resolver's error, plus "did you mean" for requirements no index has."""
-    from .check import did_you_mean, unknown_projects
-    from .requirements import parse_requirements
+    from mwaadeps.check import did_you_mean, unknown_projects
+    from mwaadeps.requirements import parse_requirements
 
     missing = unknown_projects(exc.message)
     if not missing or not settings.requirements.is_file():
@@ -177,8 +177,8 @@ def gather_inputs(
     settings: Settings, constraints: Constraints, reporter: Reporter | None = None
 ) -> LockInputs:
     """Parse and check requirements.txt; the user's side of the resolution."""
-    from .check import check_requirements
-    from .requirements import expand_env_vars, parse_requirements
+    from mwaadeps.check import check_requirements
+    from mwaadeps.requirements import expand_env_vars, parse_requirements
 
     reporter = reporter or NullReporter()
     target = settings.target
@@ -327,7 +327,7 @@ def resolve_base(
 
 def _read_base_cache(path: Path) -> dict[str, Resolved] | None:
     """The cached base resolution, or None when absent or unreadable (a miss)."""
-    from .lockfile import Artifact
+    from mwaadeps.lockfile import Artifact
 
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -528,7 +528,7 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
         provided_by_image=PROVIDED_BY_IMAGE,
     )
     if inputs.hashes:  # the index's sha256 of each chosen file against the user's --hash
-        from .wheels import check_user_hashes
+        from mwaadeps.wheels import check_user_hashes
 
         for pkg in result.packages:
             artifact = pkg.wheel or pkg.sdist

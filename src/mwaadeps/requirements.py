@@ -17,8 +17,8 @@ from typing import Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from .errors import RequirementsError
-from .redact import has_credentials
+from mwaadeps.errors import RequirementsError
+from mwaadeps.redact import has_credentials
 
 Severity = Literal["error", "warning"]
 

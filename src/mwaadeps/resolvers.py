@@ -20,11 +20,11 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from .errors import FileSystemError, ResolutionError
-from .isolation import clean_env, index_args, pip_index_env, uv_binary
-from .lockfile import Artifact
-from .redact import redact_text
-from .targets import Target
+from mwaadeps.errors import FileSystemError, ResolutionError
+from mwaadeps.isolation import clean_env, index_args, pip_index_env, uv_binary
+from mwaadeps.lockfile import Artifact
+from mwaadeps.redact import redact_text
+from mwaadeps.targets import Target
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, MwaadepsError
-from .mwaa_emulator import (
+from mwaadeps.errors import ConfigError, MwaadepsError
+from mwaadeps.mwaa_emulator import (
     DEFAULT_ACCOUNT,
     INTERNAL_AGENT,
     Installer,
@@ -25,7 +25,7 @@ from .mwaa_emulator import (
     s3_error,
     signing_scope,
 )
-from .progress import NullReporter, Reporter
+from mwaadeps.progress import NullReporter, Reporter
 
 DUMMY_KEY_ID = "sandbox"
 DUMMY_SECRET = "sandbox"
@@ -270,7 +270,7 @@ class Sandbox:
 
     def seed(self, example: Path, reporter: Reporter | None = None) -> list[SeededEnvironment]:
         """Create every environment of ``example``/mwaadeps.toml: key, bucket, environment."""
-        from .config import load_settings
+        from mwaadeps.config import load_settings
 
         rep = reporter or NullReporter()
         folder = example if example.is_dir() else example.parent
@@ -420,7 +420,7 @@ def docker_installer(
     """An installer running bundles in the runner container (localtest.run_bundle), and why
     not when it cannot: no localtest, no engine, no image."""
     try:
-        from . import localtest
+        from mwaadeps import localtest
     except ImportError:
         return None, "mwaadeps.localtest is not available"
     run_bundle = getattr(localtest, "run_bundle", None)

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import ConstraintsError
+from mwaadeps.errors import ConstraintsError
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "mwaa"
 INDEX = DATA_DIR / "index.json"

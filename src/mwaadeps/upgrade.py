@@ -21,11 +21,11 @@ from typing import Any, Literal
 from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from . import lockfile
-from .config import Settings
-from .constraints import Constraints, load_constraints
-from .errors import ConfigError, MwaadepsError, RequirementsError, ResolutionError
-from .lock import (
+from mwaadeps import lockfile
+from mwaadeps.config import Settings
+from mwaadeps.constraints import Constraints, load_constraints
+from mwaadeps.errors import ConfigError, MwaadepsError, RequirementsError, ResolutionError
+from mwaadeps.lock import (
     LockInputs,
     base_versions,
     classify,
@@ -33,11 +33,11 @@ from .lock import (
     load_target_constraints,
     resolve_job,
 )
-from .lockfile import BUNDLE, FALLBACK, Artifact
-from .progress import NullReporter, Reporter
-from .requirements import ParsedRequirement, Problem, RequirementsFile, parse_requirements
-from .resolvers import RESOLVERS, Resolved
-from .targets import PROVIDED_BY_IMAGE, Target
+from mwaadeps.lockfile import BUNDLE, FALLBACK, Artifact
+from mwaadeps.progress import NullReporter, Reporter
+from mwaadeps.requirements import ParsedRequirement, Problem, RequirementsFile, parse_requirements
+from mwaadeps.resolvers import RESOLVERS, Resolved
+from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -472,7 +472,7 @@ class _Plan:
 
 def _plan_lines(parsed: RequirementsFile, target: Target, constraints: Constraints) -> _Plan:
     """The user's lines for the new target: a conflicting pin becomes the allowed version."""
-    from .check import check_requirements
+    from mwaadeps.check import check_requirements
 
     report = check_requirements(parsed, target, constraints)
     bad: dict[tuple[Path, int], Problem] = {}
@@ -842,7 +842,7 @@ def write_upgrade(
     if refusal is not None:
         raise refusal
     try:
-        from .fix import apply_fix, plan_fix
+        from mwaadeps.fix import apply_fix, plan_fix
     except ModuleNotFoundError as exc:  # pragma: no cover - fix ships with this command
         if exc.name != "mwaadeps.fix":
             raise
