@@ -110,9 +110,9 @@ def check(
 ) -> None:
     """Lint requirements.txt for MWAA without resolving (exit 1 on errors)."""
     from mwaadeps import ui
-    from mwaadeps.check import check_requirements
     from mwaadeps.lock import load_target_constraints
-    from mwaadeps.requirements import parse_requirements
+    from mwaadeps.requirements.parser import parse_requirements
+    from mwaadeps.requirements.rules import check_requirements
 
     set_json(json_out)
     settings = _requirements_settings(
@@ -128,7 +128,7 @@ def check(
         loaded = load_target_constraints(settings, rep)
     fixed = None
     if fix:
-        from mwaadeps.fix import apply_fix, plan_fix
+        from mwaadeps.requirements.fix import apply_fix, plan_fix
 
         fixed = plan_fix(settings.requirements, target, loaded)
         apply_fix(fixed)
@@ -153,8 +153,8 @@ def fix_cmd(
 ) -> None:
     """Rewrite requirements.txt in place for the target (diff first; exit 1 if errors remain)."""
     from mwaadeps import ui
-    from mwaadeps.fix import apply_fix, plan_fix
     from mwaadeps.lock import load_target_constraints
+    from mwaadeps.requirements.fix import apply_fix, plan_fix
 
     set_json(json_out)
     settings = _requirements_settings(

@@ -440,7 +440,7 @@ def _missing(
     bundle: Bundle, artifacts: list[_Artifact], target: Target | None, notes: list[str]
 ) -> list[dict[str, str]] | None:
     """The requirements no file of plugins.zip satisfies; None when they cannot be told."""
-    from mwaadeps.requirements import parse_requirements
+    from mwaadeps.requirements.parser import parse_requirements
 
     if bundle.path is None:
         return None

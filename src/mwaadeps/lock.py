@@ -27,7 +27,7 @@ from mwaadeps.resolvers import RESOLVERS, Resolved, ResolveJob
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
 if TYPE_CHECKING:
-    from mwaadeps.requirements import RequirementsFile
+    from mwaadeps.requirements.parser import RequirementsFile
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,8 @@ def load_target_constraints(settings: Settings, reporter: Reporter | None = None
     internal host) is fetched through the usual loader; ``constraints`` in the settings wins
     over it, with a warning when they differ.
     """
-    from mwaadeps.check import constraint_lines, constraints_from_requirements
-    from mwaadeps.requirements import expand_env_vars, parse_requirements
+    from mwaadeps.requirements.parser import expand_env_vars, parse_requirements
+    from mwaadeps.requirements.rules import constraint_lines, constraints_from_requirements
 
     reporter = reporter or NullReporter()
     if not settings.requirements.is_file():
@@ -149,8 +149,8 @@ def explain_unknown(
     exc: ResolutionError, settings: Settings, constraints: Constraints
 ) -> ResolutionError:
     """The resolver's error, plus "did you mean" for requirements no index has."""
-    from mwaadeps.check import did_you_mean, unknown_projects
-    from mwaadeps.requirements import parse_requirements
+    from mwaadeps.requirements.parser import parse_requirements
+    from mwaadeps.requirements.rules import did_you_mean, unknown_projects
 
     missing = unknown_projects(exc.message)
     if not missing or not settings.requirements.is_file():
@@ -177,8 +177,8 @@ def gather_inputs(
     settings: Settings, constraints: Constraints, reporter: Reporter | None = None
 ) -> LockInputs:
     """Parse and check requirements.txt; the user's side of the resolution."""
-    from mwaadeps.check import check_requirements
-    from mwaadeps.requirements import expand_env_vars, parse_requirements
+    from mwaadeps.requirements.parser import expand_env_vars, parse_requirements
+    from mwaadeps.requirements.rules import check_requirements
 
     reporter = reporter or NullReporter()
     target = settings.target

@@ -24,7 +24,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from mwaadeps import lockfile
 from mwaadeps.config import Settings
 from mwaadeps.constraints import Constraints, load_constraints
-from mwaadeps.errors import ConfigError, MwaadepsError, RequirementsError, ResolutionError
+from mwaadeps.errors import ConfigError, RequirementsError, ResolutionError
 from mwaadeps.lock import (
     LockInputs,
     base_versions,
@@ -35,7 +35,12 @@ from mwaadeps.lock import (
 )
 from mwaadeps.lockfile import BUNDLE, FALLBACK, Artifact
 from mwaadeps.progress import NullReporter, Reporter
-from mwaadeps.requirements import ParsedRequirement, Problem, RequirementsFile, parse_requirements
+from mwaadeps.requirements.parser import (
+    ParsedRequirement,
+    Problem,
+    RequirementsFile,
+    parse_requirements,
+)
 from mwaadeps.resolvers import RESOLVERS, Resolved
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
@@ -472,7 +477,7 @@ class _Plan:
 
 def _plan_lines(parsed: RequirementsFile, target: Target, constraints: Constraints) -> _Plan:
     """The user's lines for the new target: a conflicting pin becomes the allowed version."""
-    from mwaadeps.check import check_requirements
+    from mwaadeps.requirements.rules import check_requirements
 
     report = check_requirements(parsed, target, constraints)
     bad: dict[tuple[Path, int], Problem] = {}
@@ -841,15 +846,8 @@ def write_upgrade(
     refusal = write_refusal(report)
     if refusal is not None:
         raise refusal
-    try:
-        from mwaadeps.fix import apply_fix, plan_fix
-    except ModuleNotFoundError as exc:  # pragma: no cover - fix ships with this command
-        if exc.name != "mwaadeps.fix":
-            raise
-        raise MwaadepsError(
-            "This mwaadeps has no `fix`, which --write needs.",
-            hint="Install an mwaadeps release with `mwaadeps fix`, or edit the files by hand.",
-        ) from None
+    from mwaadeps.requirements.fix import apply_fix, plan_fix
+
     new_settings = target_settings(settings, report.to_target.airflow_version, None, to_constraints)
     constraints = load_constraints(new_settings)
     result = plan_fix(settings.requirements, report.to_target, constraints)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mwaadeps.check import CheckReport, check_requirements
 from mwaadeps.constraints import Constraints
-from mwaadeps.requirements import Problem, parse_requirements
+from mwaadeps.requirements.parser import Problem, parse_requirements
+from mwaadeps.requirements.rules import CheckReport, check_requirements
 from mwaadeps.targets import Target
 
 Writer = Callable[..., Path]

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from mwaadeps.check import CheckReport, check_requirements, satisfiable
 from mwaadeps.constraints import Constraints
 from mwaadeps.errors import ConfigError
-from mwaadeps.requirements import parse_requirements
+from mwaadeps.requirements.parser import parse_requirements
+from mwaadeps.requirements.rules import CheckReport, check_requirements, satisfiable
 from mwaadeps.targets import Target, resolve_target
 
 Writer = Callable[..., Path]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 
-from mwaadeps.check import check_requirements, combine, satisfiable
 from mwaadeps.constraints import Constraints
-from mwaadeps.requirements import parse_requirements
+from mwaadeps.requirements.parser import parse_requirements
+from mwaadeps.requirements.rules import check_requirements, combine, satisfiable
 from mwaadeps.targets import Target
 
 Writer = Callable[..., Path]

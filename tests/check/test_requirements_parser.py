@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mwaadeps.errors import RequirementsError
-from mwaadeps.requirements import (
+from mwaadeps.requirements.parser import (
     Origin,
     ParsedOption,
     expand_env_vars,

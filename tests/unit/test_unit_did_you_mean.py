@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mwaadeps.check import did_you_mean, unknown_projects
-from mwaadeps.requirements import parse_requirements
+from mwaadeps.requirements.parser import parse_requirements
+from mwaadeps.requirements.rules import did_you_mean, unknown_projects
 
 KNOWN = {
     "pandas": "pandas",

@@ -12,7 +12,7 @@ import pytest
 from mwaadeps.cli import main
 from mwaadeps.constraints import Constraints, parse_constraints
 from mwaadeps.errors import RequirementsError
-from mwaadeps.fix import FixResult, apply_fix, plan_fix
+from mwaadeps.requirements.fix import FixResult, apply_fix, plan_fix
 from mwaadeps.targets import resolve_target
 
 MWAA_DATA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"

@@ -11,7 +11,7 @@ from packaging.utils import canonicalize_name
 from mwaadeps.constraints import Constraints, parse_constraints
 from mwaadeps.errors import ConfigError
 from mwaadeps.lockfile import BUNDLE, PROVIDED, Artifact
-from mwaadeps.requirements import parse_requirements
+from mwaadeps.requirements.parser import parse_requirements
 from mwaadeps.targets import resolve_target
 from mwaadeps.upgrade import (
     PackageChange,

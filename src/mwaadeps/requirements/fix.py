@@ -26,10 +26,9 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from mwaadeps.check import check_requirements, combine, constraint_lines, satisfiable
 from mwaadeps.constraints import Constraints
 from mwaadeps.errors import RequirementsError
-from mwaadeps.requirements import (
+from mwaadeps.requirements.parser import (
     Decoded,
     ParsedRequirement,
     Problem,
@@ -39,6 +38,7 @@ from mwaadeps.requirements import (
     parse_requirements,
     split_args,
 )
+from mwaadeps.requirements.rules import check_requirements, combine, constraint_lines, satisfiable
 from mwaadeps.targets import Target
 
 _PIN_CODES = ("constraint-conflict", "essential-conflict")

@@ -17,7 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from mwaadeps.constraints import Constraints
 from mwaadeps.errors import ConfigError
-from mwaadeps.requirements import (
+from mwaadeps.requirements.parser import (
     MWAA_PREFIX,
     ParsedOption,
     ParsedRequirement,
