@@ -53,11 +53,11 @@ def _wrap(module: Any, name: str, phase: str) -> None:
 
 
 def main(project: str, constraints: str, cache: str) -> None:
-    import mwaadeps.build as build_mod
-    import mwaadeps.lock as lock_mod
+    import mwaadeps.build.lock as lock_mod
+    import mwaadeps.build.pipeline as build_mod
+    import mwaadeps.build.resolvers as resolvers_mod
+    import mwaadeps.build.wheels as wheels_mod
     import mwaadeps.requirements.rules as check_mod
-    import mwaadeps.resolvers as resolvers_mod
-    import mwaadeps.wheels as wheels_mod
     from mwaadeps.config import load_settings
 
     for module, name, phase in (

@@ -110,7 +110,7 @@ def check(
 ) -> None:
     """Lint requirements.txt for MWAA without resolving (exit 1 on errors)."""
     from mwaadeps import ui
-    from mwaadeps.lock import load_target_constraints
+    from mwaadeps.build.lock import load_target_constraints
     from mwaadeps.requirements.parser import parse_requirements
     from mwaadeps.requirements.rules import check_requirements
 
@@ -153,7 +153,7 @@ def fix_cmd(
 ) -> None:
     """Rewrite requirements.txt in place for the target (diff first; exit 1 if errors remain)."""
     from mwaadeps import ui
-    from mwaadeps.lock import load_target_constraints
+    from mwaadeps.build.lock import load_target_constraints
     from mwaadeps.requirements.fix import apply_fix, plan_fix
 
     set_json(json_out)
@@ -202,7 +202,7 @@ def lock_cmd(
 ) -> None:
     """Resolve requirements with MWAA's base install for the target into mwaadeps.lock."""
     from mwaadeps import ui
-    from mwaadeps.lock import lock
+    from mwaadeps.build.lock import lock
 
     set_json(json_out)
     settings = settings_from(
@@ -266,7 +266,7 @@ def build_cmd(
 ) -> None:
     """Lock when stale, fetch target wheels and write dist/ (plugins.zip, requirements.txt)."""
     from mwaadeps import ui
-    from mwaadeps.build import build
+    from mwaadeps.build.pipeline import build
 
     set_json(json_out)
     settings = settings_from(

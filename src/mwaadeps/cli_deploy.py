@@ -253,7 +253,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Upload what changed in dist/ and update the MWAA environment (one update)."""
         from mwaadeps import deploy as core
-        from mwaadeps.freshness import check_fresh
+        from mwaadeps.build.freshness import check_fresh
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
@@ -401,7 +401,7 @@ def register(app: typer.Typer) -> None:
         """Package-level diff: deployed requirements.txt -> dist/requirements.txt."""
         from mwaadeps import deploy as core
         from mwaadeps import ui
-        from mwaadeps.freshness import check_fresh
+        from mwaadeps.build.freshness import check_fresh
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)

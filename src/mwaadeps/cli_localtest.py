@@ -62,8 +62,8 @@ def _labels(values: list[str] | None) -> dict[str, str]:
 
 def _essential_text(settings: object, bundle: object) -> str | None:
     """MWAA's essential pins: from the bundle, else from the configured constraints."""
+    from mwaadeps.build.constraints import load_constraints
     from mwaadeps.config import Settings
-    from mwaadeps.constraints import load_constraints
     from mwaadeps.errors import MwaadepsError
     from mwaadeps.localtest import Bundle, essential_constraints_for
 
@@ -120,8 +120,8 @@ def local_test_command(
     config: cli.ConfigOpt = None,
 ) -> None:
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
+    from mwaadeps.build.freshness import check_fresh
     from mwaadeps.errors import LocalTestFailed, MwaadepsError
-    from mwaadeps.freshness import check_fresh
     from mwaadeps.localtest import (
         LocalTestReport,
         bundle_target,

@@ -41,7 +41,7 @@ def upgrade_command(
 ) -> None:
     """Preview what requirements.txt becomes on another MWAA version (exit 1 when blocked)."""
     from mwaadeps import ui
-    from mwaadeps.upgrade import plan_upgrade, write_refusal, write_upgrade
+    from mwaadeps.build.upgrade import plan_upgrade, write_refusal, write_upgrade
 
     cli.set_json(json_out)
     settings = cli.settings_from(
@@ -94,7 +94,7 @@ def upgrade_command(
 
 def _render(report: object, show_all: bool, writing: bool) -> None:
     from mwaadeps import ui
-    from mwaadeps.upgrade import UpgradeReport
+    from mwaadeps.build.upgrade import UpgradeReport
 
     assert isinstance(report, UpgradeReport)
     old, new = report.from_target, report.to_target

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from mwaadeps import __version__
 from mwaadeps.aws import Aws, connect, describe, error_code, translate
+from mwaadeps.build.wheels import sha256_file
 from mwaadeps.errors import AwsError, BundleError, ConfigError, MwaadepsError, PreflightError
 from mwaadeps.progress import NullReporter, Reporter
-from mwaadeps.wheels import sha256_file
 
 if TYPE_CHECKING:
     from mwaadeps.config import EnvironmentConfig

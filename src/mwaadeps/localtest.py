@@ -266,7 +266,7 @@ def read_bundle(dist_dir: Path) -> Bundle:
 
 def essential_constraints_for(bundle: Bundle, python_version: str | None = None) -> str | None:
     """MWAA's essential pins derived from the bundle's constraints and target, if it has them."""
-    from mwaadeps.constraints import parse_constraints
+    from mwaadeps.build.constraints import parse_constraints
     from mwaadeps.targets import resolve_target
 
     text = bundle.constraints_text()
@@ -364,7 +364,7 @@ def _plugins_folder(value: str) -> str | None:
 
 def _artifacts(plugins_zip: bytes, target: Target | None) -> list[_Artifact]:
     """The wheels and sdists in plugins.zip, each with why it cannot install, if it cannot."""
-    from mwaadeps.wheels import check_wheel_for_target
+    from mwaadeps.build.wheels import check_wheel_for_target
 
     out: list[_Artifact] = []
     with zipfile.ZipFile(io.BytesIO(plugins_zip)) as zf:

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mwaadeps.build.isolation import clean_env
 from mwaadeps.config import Settings
 from mwaadeps.errors import DockerError, DownloadError
-from mwaadeps.isolation import clean_env
 from mwaadeps.localtest import RUNNER_REPO, docker_client
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.targets import Target
@@ -136,7 +136,7 @@ def default_base_image(target: Target) -> str:
     Python headers, pkg-config and the MariaDB, PostgreSQL and libcurl development files.
     Others: the official full (not slim) Python image, which has the same toolchain.
     """
-    from mwaadeps.sdist import TOOLCHAIN_IMAGE
+    from mwaadeps.build.sdist import TOOLCHAIN_IMAGE
 
     if target.python_version == "3.11":
         return TOOLCHAIN_IMAGE
@@ -149,7 +149,7 @@ def default_tag(target: Target) -> str:
 
 def _default_fetcher(python_full: str) -> WheelFetcher:
     """mwaadeps' own target-aware downloader, resolving markers for the base's Python."""
-    from mwaadeps.build import fetch_base_wheels
+    from mwaadeps.build.pipeline import fetch_base_wheels
 
     def fetch(settings: Settings, dest: Path, reporter: Reporter) -> list[Path]:
         return fetch_base_wheels(settings, dest, reporter, python_full=python_full)
@@ -241,7 +241,7 @@ def build_runner_image(
     """Build (or find unchanged) the runner image for settings.target, without network."""
     from docker.errors import APIError, BuildError
 
-    from mwaadeps.constraints import load_constraints
+    from mwaadeps.build.constraints import load_constraints
 
     reporter = reporter or NullReporter()
     target = settings.target

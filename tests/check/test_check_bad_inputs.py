@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mwaadeps.constraints import Constraints
+from mwaadeps.build.constraints import Constraints
 from mwaadeps.requirements.parser import Problem, parse_requirements
 from mwaadeps.requirements.rules import CheckReport, check_requirements
 from mwaadeps.targets import Target

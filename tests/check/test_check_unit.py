@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from mwaadeps.constraints import Constraints
+from mwaadeps.build.constraints import Constraints
 from mwaadeps.errors import ConfigError
 from mwaadeps.requirements.parser import parse_requirements
 from mwaadeps.requirements.rules import CheckReport, check_requirements, satisfiable

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from mwaadeps.build.constraints import _cache_path
+from mwaadeps.build.lock import load_target_constraints, lock
 from mwaadeps.cli import main
 from mwaadeps.config import load_settings
-from mwaadeps.constraints import _cache_path
 from mwaadeps.errors import ConstraintsError, ResolutionError
-from mwaadeps.lock import load_target_constraints, lock
 from mwaadeps.progress import RecordingReporter
 from mwaadeps.requirements.parser import parse_requirements
 from mwaadeps.requirements.rules import constraints_from_requirements

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 
-from mwaadeps.constraints import Constraints
+from mwaadeps.build.constraints import Constraints
 from mwaadeps.requirements.parser import parse_requirements
 from mwaadeps.requirements.rules import check_requirements, combine, satisfiable
 from mwaadeps.targets import Target

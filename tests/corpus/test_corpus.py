@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mwaadeps.constraints import Constraints
+from mwaadeps.build.constraints import Constraints
 from mwaadeps.requirements.fix import apply_fix, plan_fix
 from mwaadeps.requirements.parser import parse_requirements
 from mwaadeps.requirements.rules import check_requirements

@@ -8,7 +8,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from mwaadeps.constraints import parse_constraints
+from mwaadeps.build.constraints import parse_constraints
 from mwaadeps.errors import ConstraintsError
 from mwaadeps.targets import resolve_target
 
@@ -82,8 +82,8 @@ def test_every_shipped_file_matches_its_index_entry() -> None:
 
 def test_known_version_loads_constraints_without_network(tmp_path: Path) -> None:
     """A known version needs no network: the shipped copy, named by its canonical URL."""
+    from mwaadeps.build.constraints import load_constraints
     from mwaadeps.config import load_settings
-    from mwaadeps.constraints import load_constraints
     from mwaadeps.progress import RecordingReporter
 
     settings = load_settings({"airflow_version": "2.9.2", "cache_dir": tmp_path}, env={})
@@ -100,7 +100,7 @@ def test_other_python_does_not_use_the_shipped_copy() -> None:
     """The shipped 2.9.2 file is for Python 3.11; a 3.12 target of 2.9.2 has none."""
     import dataclasses
 
-    from mwaadeps.constraints import shipped_constraints
+    from mwaadeps.build.constraints import shipped_constraints
 
     target = resolve_target("2.9.2")
     assert shipped_constraints(target) is not None
@@ -108,7 +108,7 @@ def test_other_python_does_not_use_the_shipped_copy() -> None:
 
 
 def test_damaged_shipped_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mwaadeps import shipped
+    from mwaadeps.build import shipped
 
     found = shipped.shipped("2.9.2", "constraints")
     assert found is not None

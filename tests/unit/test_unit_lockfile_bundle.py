@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mwaadeps import lockfile
-from mwaadeps.bundle import write_zip
+from mwaadeps.build import lockfile
+from mwaadeps.build.dist import write_zip
+from mwaadeps.build.lockfile import Artifact, Lock, LockedPackage
 from mwaadeps.errors import BundleError, ConfigError
-from mwaadeps.lockfile import Artifact, Lock, LockedPackage
 from mwaadeps.redact import has_credentials, redact_text, redact_url
 from mwaadeps.targets import resolve_target
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from buildkit import MWAA_DATA, Run, run_cli
 
-from mwaadeps import lockfile
-from mwaadeps.constraints import parse_constraints
+from mwaadeps.build import lockfile
+from mwaadeps.build.constraints import parse_constraints
 from mwaadeps.targets import resolve_target
 
 pytestmark = pytest.mark.network

@@ -26,7 +26,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from mwaadeps.constraints import Constraints
+from mwaadeps.build.constraints import Constraints
 from mwaadeps.errors import RequirementsError
 from mwaadeps.requirements.parser import (
     Decoded,

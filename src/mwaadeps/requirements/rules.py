@@ -15,7 +15,7 @@ from packaging.specifiers import Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from mwaadeps.constraints import Constraints
+from mwaadeps.build.constraints import Constraints
 from mwaadeps.errors import ConfigError
 from mwaadeps.requirements.parser import (
     MWAA_PREFIX,

@@ -25,12 +25,12 @@ from urllib.parse import quote
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from mwaadeps.build.isolation import clean_env, index_args, uv_binary
+from mwaadeps.build.lockfile import Artifact, LockedPackage
+from mwaadeps.build.sdist import CompiledOnMwaa
 from mwaadeps.errors import DownloadError, RequirementsError, WheelError
-from mwaadeps.isolation import clean_env, index_args, uv_binary
-from mwaadeps.lockfile import Artifact, LockedPackage
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.redact import host_key, redact_text, redact_url, split_userinfo, strip_credentials
-from mwaadeps.sdist import CompiledOnMwaa
 from mwaadeps.targets import Target
 
 WORKERS = 8
@@ -576,7 +576,7 @@ def fetch_all(
     without it, such an sdist is an error (an image that installs wheels only).
     user_hashes: the --hash values of the user's requirements, checked on what is fetched.
     """
-    from mwaadeps import sdist as sdists
+    from mwaadeps.build import sdist as sdists
 
     reporter = reporter or NullReporter()
     hashes = user_hashes or {}

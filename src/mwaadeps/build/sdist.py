@@ -43,14 +43,14 @@ from typing import TYPE_CHECKING, Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from mwaadeps.build.isolation import clean_env, uv_binary
+from mwaadeps.build.lockfile import Artifact, LockedPackage
 from mwaadeps.errors import DownloadError, ResolutionError, WheelError
-from mwaadeps.isolation import clean_env, uv_binary
-from mwaadeps.lockfile import Artifact, LockedPackage
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.targets import Target
 
 if TYPE_CHECKING:
-    from mwaadeps.wheels import Downloader
+    from mwaadeps.build.wheels import Downloader
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -296,7 +296,7 @@ def resolve_build_requires(
 
     pip does not apply `-c` constraints to an isolated build, so neither does this.
     """
-    from mwaadeps.resolvers import RESOLVERS, ResolveJob
+    from mwaadeps.build.resolvers import RESOLVERS, ResolveJob
 
     if not requires:
         return {}
@@ -325,7 +325,7 @@ def resolve_build_requires(
 
 def _fetch_into(artifacts: dict[str, Artifact], dest: Path, downloader: Downloader,
                 target: Target) -> None:  # fmt: skip
-    from mwaadeps.wheels import check_wheel_for_target
+    from mwaadeps.build.wheels import check_wheel_for_target
 
     dest.mkdir(parents=True, exist_ok=True)
     for name, artifact in artifacts.items():
@@ -603,7 +603,7 @@ def check_compiles(
     downloader: Downloader | None = None,
 ) -> CompiledOnMwaa:
     """Resolve and fetch the sdist's build requirements, then decide whether MWAA compiles it."""
-    from mwaadeps.wheels import Downloader
+    from mwaadeps.build.wheels import Downloader
 
     assert pkg.sdist is not None
     downloader = downloader or Downloader(cache_dir, index_urls)
@@ -655,7 +655,7 @@ def _version_of(artifact: Artifact) -> str:
 def fetch_build_wheels(result: CompiledOnMwaa, downloader: Downloader,
                        target: Target) -> list[tuple[str, Path, Artifact]]:  # fmt: skip
     """(name, cached file, artifact) of each build requirement wheel, verified."""
-    from mwaadeps.wheels import check_wheel_for_target
+    from mwaadeps.build.wheels import check_wheel_for_target
 
     out = []
     for req, artifact in zip(result.build_requires, result.build_wheels, strict=True):

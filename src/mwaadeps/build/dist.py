@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from mwaadeps import __version__
+from mwaadeps.build.constraints import FILE_NAME as CONSTRAINTS_NAME
+from mwaadeps.build.constraints import Constraints
+from mwaadeps.build.lockfile import Lock
+from mwaadeps.build.wheels import FetchedWheel, sha256_file
 from mwaadeps.config import Settings
-from mwaadeps.constraints import FILE_NAME as CONSTRAINTS_NAME
-from mwaadeps.constraints import Constraints
 from mwaadeps.errors import BundleError
-from mwaadeps.lockfile import Lock
 from mwaadeps.targets import Target
-from mwaadeps.wheels import FetchedWheel, sha256_file
 
 PLUGINS_DIR = "/usr/local/airflow/plugins"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from mwaadeps import lockfile
+from mwaadeps.build import lockfile
+from mwaadeps.build.constraints import Constraints, load_constraints
+from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
+from mwaadeps.build.resolvers import RESOLVERS, Resolved, ResolveJob
 from mwaadeps.config import Settings
-from mwaadeps.constraints import Constraints, load_constraints
 from mwaadeps.errors import RequirementsError, ResolutionError
-from mwaadeps.lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.redact import redact_url
-from mwaadeps.resolvers import RESOLVERS, Resolved, ResolveJob
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def _local_wheels(settings: Settings, reporter: Reporter) -> tuple[list[str], li
     """Build the configured local packages into wheels; (find-links dirs, their digests)."""
     if not settings.local_packages:
         return [], []
-    from mwaadeps.wheels import build_local_package
+    from mwaadeps.build.wheels import build_local_package
 
     links: list[str] = []
     digests: list[str] = []
@@ -327,7 +327,7 @@ def resolve_base(
 
 def _read_base_cache(path: Path) -> dict[str, Resolved] | None:
     """The cached base resolution, or None when absent or unreadable (a miss)."""
-    from mwaadeps.lockfile import Artifact
+    from mwaadeps.build.lockfile import Artifact
 
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -528,7 +528,7 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
         provided_by_image=PROVIDED_BY_IMAGE,
     )
     if inputs.hashes:  # the index's sha256 of each chosen file against the user's --hash
-        from mwaadeps.wheels import check_user_hashes
+        from mwaadeps.build.wheels import check_user_hashes
 
         for pkg in result.packages:
             artifact = pkg.wheel or pkg.sdist

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mwaadeps.bundle import input_digest
+from mwaadeps.build.dist import input_digest
 from mwaadeps.errors import BundleError
 
 if TYPE_CHECKING:

@@ -20,9 +20,9 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from mwaadeps.build.isolation import clean_env, index_args, pip_index_env, uv_binary
+from mwaadeps.build.lockfile import Artifact
 from mwaadeps.errors import FileSystemError, ResolutionError
-from mwaadeps.isolation import clean_env, index_args, pip_index_env, uv_binary
-from mwaadeps.lockfile import Artifact
 from mwaadeps.redact import redact_text
 from mwaadeps.targets import Target
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from mwaadeps.errors import ConstraintsError
 
-DATA_DIR = Path(__file__).resolve().parent / "data" / "mwaa"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "mwaa"
 INDEX = DATA_DIR / "index.json"
 FILES = {
     "constraints": "airflow-constraints.txt",

@@ -21,11 +21,9 @@ from typing import Any, Literal
 from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from mwaadeps import lockfile
-from mwaadeps.config import Settings
-from mwaadeps.constraints import Constraints, load_constraints
-from mwaadeps.errors import ConfigError, RequirementsError, ResolutionError
-from mwaadeps.lock import (
+from mwaadeps.build import lockfile
+from mwaadeps.build.constraints import Constraints, load_constraints
+from mwaadeps.build.lock import (
     LockInputs,
     base_versions,
     classify,
@@ -33,7 +31,10 @@ from mwaadeps.lock import (
     load_target_constraints,
     resolve_job,
 )
-from mwaadeps.lockfile import BUNDLE, FALLBACK, Artifact
+from mwaadeps.build.lockfile import BUNDLE, FALLBACK, Artifact
+from mwaadeps.build.resolvers import RESOLVERS, Resolved
+from mwaadeps.config import Settings
+from mwaadeps.errors import ConfigError, RequirementsError, ResolutionError
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.requirements.parser import (
     ParsedRequirement,
@@ -41,7 +42,6 @@ from mwaadeps.requirements.parser import (
     RequirementsFile,
     parse_requirements,
 )
-from mwaadeps.resolvers import RESOLVERS, Resolved
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
 if sys.version_info >= (3, 11):

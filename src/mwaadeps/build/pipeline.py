@@ -10,14 +10,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mwaadeps.bundle import BundleSpec, check_out_dir, input_digest, protected_inputs, write_bundle
+from mwaadeps.build.constraints import Constraints, load_constraints
+from mwaadeps.build.dist import (
+    BundleSpec,
+    check_out_dir,
+    input_digest,
+    protected_inputs,
+    write_bundle,
+)
+from mwaadeps.build.lock import load_target_constraints, lock, resolve_base
+from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
+from mwaadeps.build.wheels import FetchedWheel, check_user_hashes, fetch_all
 from mwaadeps.config import Settings
-from mwaadeps.constraints import Constraints, load_constraints
 from mwaadeps.errors import ConfigError, ResolutionError
-from mwaadeps.lock import load_target_constraints, lock, resolve_base
-from mwaadeps.lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
 from mwaadeps.progress import NullReporter, Reporter
-from mwaadeps.wheels import FetchedWheel, check_user_hashes, fetch_all
 
 
 @dataclass(frozen=True)
@@ -185,8 +191,8 @@ def fetch_base_wheels(
     python_full resolves markers for another patch level of the target's Python (a runner
     image's base may have 3.11.2 where MWAA has 3.11.9: `python_full_version` markers differ).
     """
-    from mwaadeps.lock import resolve_job
-    from mwaadeps.resolvers import RESOLVERS
+    from mwaadeps.build.lock import resolve_job
+    from mwaadeps.build.resolvers import RESOLVERS
 
     reporter = reporter or NullReporter()
     target = settings.target

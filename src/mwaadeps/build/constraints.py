@@ -13,11 +13,11 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from mwaadeps.build.shipped import ShippedFile, shipped
 from mwaadeps.config import Settings
 from mwaadeps.errors import ConstraintsError
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.redact import redact_text, redact_url, strip_credentials
-from mwaadeps.shipped import ShippedFile, shipped
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target, is_essential_name
 
 TIMEOUT_S = 30.0
