@@ -65,7 +65,7 @@ def _essential_text(settings: object, bundle: object) -> str | None:
     from mwaadeps.build.constraints import load_constraints
     from mwaadeps.config import Settings
     from mwaadeps.errors import MwaadepsError
-    from mwaadeps.localtest import Bundle, essential_constraints_for
+    from mwaadeps.localtest.run import Bundle, essential_constraints_for
 
     assert isinstance(settings, Settings) and isinstance(bundle, Bundle)
     text = essential_constraints_for(bundle, settings.python_version)
@@ -122,7 +122,7 @@ def local_test_command(
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
     from mwaadeps.build.freshness import check_fresh
     from mwaadeps.errors import LocalTestFailed, MwaadepsError
-    from mwaadeps.localtest import (
+    from mwaadeps.localtest.run import (
         LocalTestReport,
         bundle_target,
         docker_client,
@@ -209,7 +209,7 @@ def runner_build(
     config: cli.ConfigOpt = None,
 ) -> None:
     """Build the MWAA-like runner image for an Airflow version (no network in the build)."""
-    from mwaadeps.runner import build_runner_image
+    from mwaadeps.localtest.image import build_runner_image
 
     cli.set_json(json_out)
     settings = cli.settings_from(

@@ -420,12 +420,12 @@ def docker_installer(
     """An installer running bundles in the runner container (localtest.run_bundle), and why
     not when it cannot: no localtest, no engine, no image."""
     try:
-        from mwaadeps import localtest
+        from mwaadeps.localtest import run as localtest
     except ImportError:
-        return None, "mwaadeps.localtest is not available"
+        return None, "mwaadeps.localtest.run is not available"
     run_bundle = getattr(localtest, "run_bundle", None)
     if run_bundle is None:
-        return None, "mwaadeps.localtest has no run_bundle"
+        return None, "mwaadeps.localtest.run has no run_bundle"
     try:
         import docker
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from localtest_helpers import AIRFLOW, BASE_IMAGE, CONSTRAINTS, SESSION_LABELS
 
-from mwaadeps.localtest import run_bundle
+from mwaadeps.localtest.run import run_bundle
 from mwaadeps.progress import RecordingReporter
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
@@ -53,7 +53,7 @@ def toolchain_runner(docker_client: Any, request: pytest.FixtureRequest) -> str:
     from docker.errors import ImageNotFound
 
     from mwaadeps.config import load_settings
-    from mwaadeps.runner import build_runner_image
+    from mwaadeps.localtest.image import build_runner_image
 
     if not CONSTRAINTS.is_file():
         pytest.skip(f"the Airflow {AIRFLOW} constraints file {CONSTRAINTS} is missing")

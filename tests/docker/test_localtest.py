@@ -23,7 +23,7 @@ from localtest_helpers import (
 )
 
 from mwaadeps.errors import DockerError
-from mwaadeps.localtest import LocalTestReport, StepResult, run_bundle
+from mwaadeps.localtest.run import LocalTestReport, StepResult, run_bundle
 from mwaadeps.progress import RecordingReporter
 
 pytestmark = pytest.mark.docker
@@ -237,7 +237,7 @@ def test_interrupt_removes_the_container(
 
 
 def test_missing_image_says_how_to_get_one(docker_client: Any) -> None:
-    from mwaadeps.localtest import pick_image
+    from mwaadeps.localtest.run import pick_image
 
     with pytest.raises(DockerError) as info:
         pick_image(docker_client, "9.9.9")

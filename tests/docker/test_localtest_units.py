@@ -15,7 +15,8 @@ import pytest
 from localtest_helpers import FIND_LINKS, make_sdist, make_wheel, write_bundle
 
 from mwaadeps.errors import BundleError
-from mwaadeps.localtest import (
+from mwaadeps.localtest.image import MWAA_PIP, pip_version_for
+from mwaadeps.localtest.run import (
     STEPS,
     LocalTestReport,
     StepResult,
@@ -30,7 +31,6 @@ from mwaadeps.localtest import (
     read_bundle,
 )
 from mwaadeps.progress import RecordingReporter
-from mwaadeps.runner import MWAA_PIP, pip_version_for
 from mwaadeps.targets import resolve_target
 
 
