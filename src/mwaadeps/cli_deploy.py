@@ -70,7 +70,7 @@ def _options(
     force: bool = False,
     break_lock: bool = False,
 ) -> Any:
-    from mwaadeps.deploy import DeployOptions, resolve_worker_replacement
+    from mwaadeps.deploy.apply import DeployOptions, resolve_worker_replacement
     from mwaadeps.errors import ConfigError
 
     if poll is None:
@@ -183,7 +183,7 @@ def _signals() -> Iterator[None]:
     as pending and abort a multipart upload instead of dying mid-way."""
     import signal
 
-    from mwaadeps.deploy import Interrupted
+    from mwaadeps.deploy.apply import Interrupted
 
     def handler(signum: int, _frame: Any) -> None:
         raise Interrupted(signum)
@@ -199,7 +199,7 @@ def _signals() -> Iterator[None]:
 def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool) -> None:
     """Run a deploy-like core call with a reporter; render its result or its JSON failure."""
     from mwaadeps import ui
-    from mwaadeps.deploy import Interrupted
+    from mwaadeps.deploy.apply import Interrupted
 
     try:
         with _signals(), ui.reporter(quiet=as_json) as rep:
@@ -252,8 +252,8 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Upload what changed in dist/ and update the MWAA environment (one update)."""
-        from mwaadeps import deploy as core
         from mwaadeps.build.freshness import check_fresh
+        from mwaadeps.deploy import apply as core
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
@@ -300,7 +300,7 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Point the environment back at an earlier recorded deployment (no upload)."""
-        from mwaadeps import deploy as core
+        from mwaadeps.deploy import apply as core
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -331,7 +331,7 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Deploy to --to exactly the objects --from runs (copied, same sha256s)."""
-        from mwaadeps import deploy as core
+        from mwaadeps.deploy import apply as core
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -353,8 +353,8 @@ def register(app: typer.Typer) -> None:
         env: EnvOpt, dist: DistOpt = None, as_json: JsonOpt = False, config: ConfigOpt = None
     ) -> None:
         """The environment's status, last update and deployed vs local artifacts."""
-        from mwaadeps import deploy as core
         from mwaadeps import ui
+        from mwaadeps.deploy import apply as core
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
@@ -399,9 +399,9 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Package-level diff: deployed requirements.txt -> dist/requirements.txt."""
-        from mwaadeps import deploy as core
         from mwaadeps import ui
         from mwaadeps.build.freshness import check_fresh
+        from mwaadeps.deploy import apply as core
 
         set_json(as_json)
         settings = settings_from(config=config, out=dist)
@@ -438,8 +438,8 @@ def register(app: typer.Typer) -> None:
         errors_only: Annotated[bool, typer.Option("--errors", help="Only ERROR lines.")] = False,
     ) -> None:
         """The requirements/startup log streams of the environment's last update."""
-        from mwaadeps import deploy as core
         from mwaadeps import ui
+        from mwaadeps.deploy import apply as core
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -466,8 +466,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def history(env: EnvOpt, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
         """The recorded deployments of an environment (ids for rollback --to)."""
-        from mwaadeps import deploy as core
         from mwaadeps import ui
+        from mwaadeps.deploy import apply as core
 
         set_json(as_json)
         settings = settings_from(config=config)
@@ -527,7 +527,7 @@ def register(app: typer.Typer) -> None:
         import threading
 
         from mwaadeps import ui
-        from mwaadeps.sandbox import Sandbox, docker_installer
+        from mwaadeps.sandbox.server import Sandbox, docker_installer
 
         set_json(as_json)
         installer, why = None, "--no-install"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from deploy.conftest import Project, new_project, point_at_sandbox
-from mwaadeps.sandbox import Sandbox
+from mwaadeps.sandbox.server import Sandbox
 
 
 @pytest.fixture(scope="session")

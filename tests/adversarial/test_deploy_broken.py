@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from deploy.conftest import FAST, Project
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
 from mwaadeps.errors import PreflightError
 from mwaadeps.progress import RecordingReporter
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from deploy.conftest import FAST, Project, make_dist
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
 
 from .conftest import read_until, spawn
 

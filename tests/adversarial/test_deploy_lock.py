@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from deploy.conftest import FAST, Project
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
 
 BUCKET = "dsai-airflow-dags"
 LOCK = ".mwaadeps/lock.json"

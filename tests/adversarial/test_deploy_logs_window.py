@@ -4,7 +4,7 @@ deploy must not read the failed update's requirements_install stream."""
 from __future__ import annotations
 
 from deploy.conftest import FAST, Project, make_dist
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
 
 
 def test_rollback_right_after_a_pip_failure_reads_only_its_own_streams(

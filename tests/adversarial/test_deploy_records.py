@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from deploy.conftest import FAST, Project, make_dist
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
 from mwaadeps.progress import RecordingReporter
 
 BUCKET = "dsai-airflow-dags"

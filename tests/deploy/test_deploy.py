@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
 from mwaadeps.errors import PreflightError
 from mwaadeps.progress import RecordingReporter
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mwaadeps.errors import ConfigError, MwaadepsError
-from mwaadeps.mwaa_emulator import (
+from mwaadeps.progress import NullReporter, Reporter
+from mwaadeps.sandbox.emulator import (
     DEFAULT_ACCOUNT,
     INTERNAL_AGENT,
     Installer,
@@ -25,7 +26,6 @@ from mwaadeps.mwaa_emulator import (
     s3_error,
     signing_scope,
 )
-from mwaadeps.progress import NullReporter, Reporter
 
 DUMMY_KEY_ID = "sandbox"
 DUMMY_SECRET = "sandbox"
