@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mwaadeps.cli import main
+from mwaadeps.cli.app import main
 
 if sys.version_info >= (3, 11):
     import tomllib

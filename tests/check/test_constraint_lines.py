@@ -19,7 +19,7 @@ import pytest
 
 from mwaadeps.build.constraints import _cache_path
 from mwaadeps.build.lock import load_target_constraints, lock
-from mwaadeps.cli import main
+from mwaadeps.cli.app import main
 from mwaadeps.config import load_settings
 from mwaadeps.errors import ConstraintsError, ResolutionError
 from mwaadeps.progress import RecordingReporter

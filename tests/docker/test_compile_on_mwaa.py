@@ -89,7 +89,7 @@ def test_mysql_provider_compiles_offline_on_the_runner(
     env.update({"MWAADEPS_CACHE_DIR": str(cache), "MWAADEPS_COMPILE_IMAGE": BASE_IMAGE,
                 "NO_COLOR": "1"})  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-c", "from mwaadeps.cli import main; main()", "build", "--json"],
+        [sys.executable, "-c", "from mwaadeps.cli.app import main; main()", "build", "--json"],
         cwd=project, env=env, capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -29,7 +29,7 @@ from mwaadeps.progress import RecordingReporter
 pytestmark = pytest.mark.docker
 
 # The console script, run in a child process (as a user runs it).
-MWAADEPS = [sys.executable, "-c", "from mwaadeps.cli import main; main()"]
+MWAADEPS = [sys.executable, "-c", "from mwaadeps.cli.app import main; main()"]
 
 GOOD_DAG = """\
 import pendulum

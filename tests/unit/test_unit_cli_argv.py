@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mwaadeps.cli import _prescan
+from mwaadeps.cli.app import _prescan
 
 
 @pytest.mark.parametrize(

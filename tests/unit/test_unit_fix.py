@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mwaadeps.build.constraints import Constraints, parse_constraints
-from mwaadeps.cli import main
+from mwaadeps.cli.app import main
 from mwaadeps.errors import RequirementsError
 from mwaadeps.requirements.fix import FixResult, apply_fix, plan_fix
 from mwaadeps.targets import resolve_target

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from mwaadeps import cli, ui  # cli first: it registers the command modules
-from mwaadeps.cli_deploy import _short
+from mwaadeps import ui
+from mwaadeps.cli import app as cli  # cli first: it registers the command modules
+from mwaadeps.cli.deploy import _short
 from mwaadeps.requirements.parser import Origin, Problem
 from mwaadeps.requirements.rules import CheckReport
 from mwaadeps.targets import resolve_target

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mwaadeps import cli_options as cli
+from mwaadeps.cli import options as cli
 
 
 def upgrade_command(

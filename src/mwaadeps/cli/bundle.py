@@ -1,4 +1,4 @@
-"""init / check / lock / build commands."""
+"""check / fix / lock / build commands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mwaadeps.cli_options import (
+from mwaadeps.cli.options import (
     AirflowOpt,
     ConfigOpt,
     ConstraintsOpt,
@@ -25,32 +25,6 @@ PluginsOpt = Annotated[Path | None, typer.Option("--plugins", help="Plugins fold
 StartupOpt = Annotated[
     Path | None, typer.Option("--startup-script", help="MWAA startup script to ship.")
 ]
-
-
-def init(
-    path: Annotated[Path, typer.Option("--path", help="File to write.")] = Path("mwaadeps.toml"),
-    airflow_version: AirflowOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-) -> None:
-    """Write a commented mwaadeps.toml (asks only on a terminal)."""
-    from mwaadeps import ui
-    from mwaadeps.init import write_config
-
-    env_name = bucket = region = None
-    if ui.interactive() and airflow_version is None:
-        airflow_version = typer.prompt("MWAA Airflow version", default="2.9.2")
-        env_name = typer.prompt("MWAA environment name (dev)", default="my-mwaa-dev")
-        bucket = typer.prompt("Source bucket", default="my-airflow-bucket")
-        region = typer.prompt("Region", default="eu-west-1")
-    written = write_config(
-        path,
-        airflow_version=airflow_version,
-        environment=env_name,
-        bucket=bucket,
-        region=region,
-        force=force,
-    )
-    ui.success(f"Wrote {written}. Edit it, then run `mwaadeps check`.")
 
 
 FixOpt = Annotated[
@@ -309,7 +283,6 @@ def build_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
-    app.command("init")(init)
     app.command("check")(check)
     app.command("fix")(fix_cmd)
     app.command("lock")(lock_cmd)

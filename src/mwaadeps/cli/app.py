@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from mwaadeps import __version__
-from mwaadeps.cli_options import STATE as _STATE
-from mwaadeps.cli_options import set_json, settings_from  # noqa: F401  (re-exported)
+from mwaadeps.cli.options import STATE as _STATE
+from mwaadeps.cli.options import set_json, settings_from  # noqa: F401  (re-exported)
 from mwaadeps.errors import Interrupted, MwaadepsError
 
 app = typer.Typer(
@@ -46,16 +46,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from mwaadeps import cli_bundle
+    from mwaadeps.cli import bundle, deploy, init, localtest, upgrade
 
-    cli_bundle.register(app)
-    for name in ("cli_localtest", "cli_deploy", "cli_upgrade"):
-        try:
-            module = __import__(f"mwaadeps.{name}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"mwaadeps.{name}":
-                raise
-            continue
+    for module in (init, bundle, localtest, deploy, upgrade):
         module.register(app)
 
 

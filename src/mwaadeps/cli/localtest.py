@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from mwaadeps import cli_options as cli
 from mwaadeps import ui
+from mwaadeps.cli import options as cli
 
 runner_app = typer.Typer(
     name="runner",
