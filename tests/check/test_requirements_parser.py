@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from mwaadeps.errors import RequirementsError
+from mwaadeps.redact import redact
 from mwaadeps.requirements.parser import (
     Origin,
     ParsedOption,
     expand_env_vars,
     parse_requirements,
-    redact,
 )
 
 Writer = Callable[..., Path]

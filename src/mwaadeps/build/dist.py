@@ -21,8 +21,9 @@ from mwaadeps import __version__
 from mwaadeps.build.constraints import FILE_NAME as CONSTRAINTS_NAME
 from mwaadeps.build.constraints import Constraints
 from mwaadeps.build.lockfile import Lock
-from mwaadeps.build.wheels import FetchedWheel, sha256_file
+from mwaadeps.build.wheels import FetchedWheel
 from mwaadeps.config import Settings
+from mwaadeps.digest import sha256_file
 from mwaadeps.errors import BundleError
 from mwaadeps.targets import Target
 
@@ -399,7 +400,7 @@ def input_digest(path: Path | None) -> str | None:
     if path is None or not path.exists():
         return None
     if path.is_file():
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256_file(path)
     digest = hashlib.sha256()
     for name, file in plugin_files(path):
         digest.update(name.encode() + b"\0" + hashlib.sha256(file.read_bytes()).digest())

@@ -21,6 +21,7 @@ from mwaadeps.build.constraints import Constraints, load_constraints
 from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
 from mwaadeps.build.resolvers import RESOLVERS, Resolved, ResolveJob
 from mwaadeps.config import Settings
+from mwaadeps.digest import sha256_file
 from mwaadeps.errors import RequirementsError, ResolutionError
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.redact import redact_url
@@ -111,7 +112,7 @@ def _local_wheels(settings: Settings, reporter: Reporter) -> tuple[list[str], li
         index_urls = settings.index.resolved_urls(settings.env) if settings.index else []
         wheel = build_local_package(folder, settings.cache_dir, reporter, index_urls)
         links.append(str(wheel.parent))
-        digests.append(wheel.name + ":" + hashlib.sha256(wheel.read_bytes()).hexdigest())
+        digests.append(wheel.name + ":" + sha256_file(wheel))
     return sorted(set(links)), digests
 
 

@@ -28,6 +28,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from mwaadeps.build.isolation import clean_env, index_args, uv_binary
 from mwaadeps.build.lockfile import Artifact, LockedPackage
 from mwaadeps.build.sdist import CompiledOnMwaa
+from mwaadeps.digest import sha256_file
 from mwaadeps.errors import DownloadError, RequirementsError, WheelError
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.redact import host_key, redact_text, redact_url, split_userinfo, strip_credentials
@@ -69,14 +70,6 @@ class FetchedWheel:
         if self.kind != "wheel":
             out["kind"] = self.kind
         return out
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_wheel_for_target(filename: str, target: Target, package: str | None = None) -> None:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mwaadeps import __version__
-from mwaadeps.build.wheels import sha256_file
 from mwaadeps.deploy.aws import Aws, connect, describe, error_code, translate
+from mwaadeps.digest import sha256_file
 from mwaadeps.errors import AwsError, BundleError, ConfigError, MwaadepsError, PreflightError
 from mwaadeps.progress import NullReporter, Reporter
 

@@ -34,6 +34,28 @@ _CRED_HINT = (
 )
 
 
+def new_client(
+    service: str,
+    region: str,
+    endpoint_url: str | None,
+    *,
+    session: boto3.Session | None = None,
+    credentials: tuple[str, str] | None = None,
+    **config: Any,
+) -> Any:
+    """A boto3 client (of ``session``, else boto3's default one): the one place mwaadeps and
+    its sandbox create clients. ``config`` goes to botocore's Config."""
+    import boto3
+    from botocore.config import Config
+
+    kwargs: dict[str, Any] = {"region_name": region, "config": Config(**config)}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    if credentials is not None:
+        kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = credentials
+    return (session or boto3).client(service, **kwargs)  # type: ignore[call-overload]
+
+
 @dataclass
 class Aws:
     """The clients for one environment; created lazily, one session per environment."""
@@ -45,20 +67,18 @@ class Aws:
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
-            from botocore.config import Config
-
             attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
-            config = Config(
-                retries={"mode": "standard", "total_max_attempts": attempts},
-                connect_timeout=10,
-                read_timeout=60,
-                inject_host_prefix=service != "mwaa",
-            )
-            kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
-            if self.env.endpoint_url:
-                kwargs["endpoint_url"] = self.env.endpoint_url
             with translate(f"create the {service} client", self.env.name):
-                self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+                self._clients[service] = new_client(
+                    service,
+                    self.region,
+                    self.env.endpoint_url,
+                    session=self.session,
+                    retries={"mode": "standard", "total_max_attempts": attempts},
+                    connect_timeout=10,
+                    read_timeout=60,
+                    inject_host_prefix=service != "mwaa",
+                )
         return self._clients[service]
 
     @property

@@ -18,7 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from mwaadeps.errors import RequirementsError
-from mwaadeps.redact import has_credentials
+from mwaadeps.redact import redact
 
 Severity = Literal["error", "warning"]
 
@@ -35,7 +35,6 @@ _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _VCS_RE = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
 _DRIVE_RE = re.compile(r"^[a-zA-Z]:[\\/]")
 _ARCHIVE_EXTS = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
-_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _HINT_HEAD_RE = re.compile(r"[A-Za-z0-9._\[\],-]+\s*===?\s*")
 _HINT_VERSION_RE = re.compile(r"\d+(?:\.\d+)*")
 _CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
@@ -154,59 +153,6 @@ class RequirementsFile:
 
     def options_named(self, name: str) -> tuple[ParsedOption, ...]:
         return tuple(o for o in self.options if o.name == name)
-
-
-def _userinfo_spans(text: str) -> Iterator[tuple[int, int, int]]:
-    """(start, userinfo start, ``@`` index) of each ``scheme://userinfo@``, in linear time.
-
-    The same matches as ``[a-zA-Z][a-zA-Z0-9+.-]*://[^/\\s]+@`` found left to right: the
-    userinfo runs to the LAST ``@`` before the host, so an unencoded ``@`` in a password
-    is masked with the rest of it.
-    """
-    floor = 0
-    at = text.find("://")
-    while at != -1:
-        start = at
-        while start > floor and text[start - 1] in _SCHEME_CHARS:
-            start -= 1
-        while start < at and not (text[start].isascii() and text[start].isalpha()):
-            start += 1
-        end = at + 3
-        last = -1
-        while end < len(text) and text[end] != "/" and not text[end].isspace():
-            if text[end] == "@":
-                last = end
-            end += 1
-        if start < at and last > at + 3:
-            yield start, at + 3, last
-            floor = last + 1
-            at = text.find("://", floor)
-        else:
-            at = text.find("://", at + 1)
-
-
-def literal_credentials(url: str) -> bool:
-    """True when ``url`` carries a literal secret (``git@`` of an ssh URL is a user, not one)."""
-    span = next(_userinfo_spans(url), None)
-    if span is None:
-        return False
-    start, info, at = span
-    if not has_credentials(url[start : at + 1]):
-        return False
-    ssh_user = url[start:info].lower().endswith("ssh://") and ":" not in url[info:at]
-    return not ssh_user
-
-
-def redact(text: str) -> str:
-    """Mask literal credentials in every URL of ``text``; ``${VAR}`` placeholders stay."""
-    out: list[str] = []
-    done = 0
-    for start, info, at in _userinfo_spans(text):
-        if literal_credentials(text[start : at + 1]):
-            out.append(text[done:info] + "****@")
-            done = at + 1
-    out.append(text[done:])
-    return "".join(out)
 
 
 def expand_env_vars(text: str, env: Mapping[str, str]) -> str:
@@ -710,8 +656,6 @@ __all__ = [
     "comment_start",
     "decode",
     "expand_env_vars",
-    "literal_credentials",
     "parse_requirements",
-    "redact",
     "split_args",
 ]

@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from mwaadeps.build.constraints import Constraints
 from mwaadeps.errors import ConfigError
+from mwaadeps.redact import literal_credentials, redact
 from mwaadeps.requirements.parser import (
     MWAA_PREFIX,
     ParsedOption,
@@ -24,8 +25,6 @@ from mwaadeps.requirements.parser import (
     Problem,
     RequirementsFile,
     Severity,
-    literal_credentials,
-    redact,
 )
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 

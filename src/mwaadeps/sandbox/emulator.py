@@ -154,18 +154,15 @@ class MwaaEmulator:
             return self._clients[key]
 
     def _new_client(self, service: str, region: str) -> Any:
-        import boto3
-        from botocore.config import Config
+        from mwaadeps.deploy.aws import new_client
 
-        return boto3.client(  # type: ignore[call-overload]
+        return new_client(
             service,
-            region_name=region,
-            endpoint_url=self.aws_endpoint,
-            aws_access_key_id="sandbox",
-            aws_secret_access_key="sandbox",
-            config=Config(
-                retries={"mode": "standard", "max_attempts": 3}, user_agent_extra=INTERNAL_AGENT
-            ),
+            region,
+            self.aws_endpoint,
+            credentials=("sandbox", "sandbox"),
+            retries={"mode": "standard", "max_attempts": 3},
+            user_agent_extra=INTERNAL_AGENT,
         )
 
     def reset(self) -> None:

@@ -252,20 +252,16 @@ class Sandbox:
         return self._clients[key]
 
     def _new_client(self, service: str, region: str) -> Any:
-        import boto3
-        from botocore.config import Config
+        from mwaadeps.deploy.aws import new_client
 
-        return boto3.client(  # type: ignore[call-overload]
+        return new_client(
             service,
-            region_name=region,
-            endpoint_url=self.url,
-            aws_access_key_id=DUMMY_KEY_ID,
-            aws_secret_access_key=DUMMY_SECRET,
-            config=Config(
-                inject_host_prefix=False,
-                user_agent_extra=INTERNAL_AGENT,
-                retries={"mode": "standard", "max_attempts": 3},
-            ),
+            region,
+            self.url,
+            credentials=(DUMMY_KEY_ID, DUMMY_SECRET),
+            inject_host_prefix=False,
+            user_agent_extra=INTERNAL_AGENT,
+            retries={"mode": "standard", "max_attempts": 3},
         )
 
     def seed(self, example: Path, reporter: Reporter | None = None) -> list[SeededEnvironment]:
