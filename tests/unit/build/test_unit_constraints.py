@@ -12,7 +12,7 @@ from mwaadeps.build.constraints import parse_constraints
 from mwaadeps.errors import ConstraintsError
 from mwaadeps.targets import resolve_target
 
-MWAA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"
+MWAA = Path(__file__).resolve().parents[3] / "src" / "mwaadeps" / "data" / "mwaa"
 WITH_ESSENTIALS = sorted(p.parent.name for p in MWAA.glob("*/mwaa-essential-constraints.txt"))
 
 

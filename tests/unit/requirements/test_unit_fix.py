@@ -15,7 +15,7 @@ from mwaadeps.errors import RequirementsError
 from mwaadeps.requirements.fix import FixResult, apply_fix, plan_fix
 from mwaadeps.targets import resolve_target
 
-MWAA_DATA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"
+MWAA_DATA = Path(__file__).resolve().parents[3] / "src" / "mwaadeps" / "data" / "mwaa"
 CONSTRAINTS_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
 TARGET = resolve_target("2.9.2")
 URL = "https://raw.githubusercontent.com/apache/airflow/constraints-{}/constraints-{}.txt"

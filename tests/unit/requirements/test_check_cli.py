@@ -17,7 +17,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 Writer = Callable[..., Path]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CONSTRAINTS_292 = ROOT / "src" / "mwaadeps" / "data" / "mwaa" / "2.9.2" / "airflow-constraints.txt"
 CORPUS = ROOT / "tests" / "corpus"
 

@@ -11,7 +11,7 @@ from mwaadeps.build.constraints import Constraints, parse_constraints
 from mwaadeps.targets import Target, resolve_target
 
 # The data shipped inside mwaadeps (the repository's own copy).
-MWAA_DATA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"
+MWAA_DATA = Path(__file__).resolve().parents[3] / "src" / "mwaadeps" / "data" / "mwaa"
 CONSTRAINTS_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
 
 Writer = Callable[..., Path]

@@ -28,7 +28,7 @@ from mwaadeps.requirements.rules import constraints_from_requirements
 from mwaadeps.targets import resolve_target
 
 Writer = Callable[..., Path]
-MWAA_DATA = Path(__file__).resolve().parents[2] / "src" / "mwaadeps" / "data" / "mwaa"
+MWAA_DATA = Path(__file__).resolve().parents[3] / "src" / "mwaadeps" / "data" / "mwaa"
 REAL_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
 TARGET = resolve_target("2.9.2")
 CANONICAL = TARGET.constraints_url
