@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mwaadeps.config import EnvironmentConfig, load_settings
-from mwaadeps.deploy.apply import DeployOptions
+from mwaadeps.deploy.models import DeployOptions
 from mwaadeps.sandbox.server import Sandbox
 
 SECRET = "SeCrEtSandboxValue0123456789"

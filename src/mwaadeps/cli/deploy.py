@@ -70,7 +70,7 @@ def _options(
     force: bool = False,
     break_lock: bool = False,
 ) -> Any:
-    from mwaadeps.deploy.apply import DeployOptions, resolve_worker_replacement
+    from mwaadeps.deploy.models import DeployOptions, resolve_worker_replacement
     from mwaadeps.errors import ConfigError
 
     if poll is None:
@@ -183,7 +183,7 @@ def _signals() -> Iterator[None]:
     as pending and abort a multipart upload instead of dying mid-way."""
     import signal
 
-    from mwaadeps.deploy.apply import Interrupted
+    from mwaadeps.deploy.models import Interrupted
 
     def handler(signum: int, _frame: Any) -> None:
         raise Interrupted(signum)
@@ -199,7 +199,7 @@ def _signals() -> Iterator[None]:
 def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool) -> None:
     """Run a deploy-like core call with a reporter; render its result or its JSON failure."""
     from mwaadeps import ui
-    from mwaadeps.deploy.apply import Interrupted
+    from mwaadeps.deploy.models import Interrupted
 
     try:
         with _signals(), ui.reporter(quiet=as_json) as rep:
@@ -348,12 +348,12 @@ def status(
 ) -> None:
     """The environment's status, last update and deployed vs local artifacts."""
     from mwaadeps import ui
-    from mwaadeps.deploy import apply as core
+    from mwaadeps.deploy import inspect as deploy_inspect
 
     set_json(as_json)
     settings = settings_from(config=config, out=dist)
     with ui.reporter(quiet=as_json) as rep:
-        report = core.status(settings.environment(env), settings.out_dir, rep)
+        report = deploy_inspect.status(settings.environment(env), settings.out_dir, rep)
     if as_json:
         ui.print_json(report.as_json())
         return
@@ -394,14 +394,14 @@ def diff(
     """Package-level diff: deployed requirements.txt -> dist/requirements.txt."""
     from mwaadeps import ui
     from mwaadeps.build.freshness import check_fresh
-    from mwaadeps.deploy import apply as core
+    from mwaadeps.deploy import inspect as deploy_inspect
 
     set_json(as_json)
     settings = settings_from(config=config, out=dist)
     if check_fresh(settings, settings.out_dir, allow_stale=allow_stale):
         ui.warn(f"--allow-stale: {settings.out_dir} is older than its inputs.")
     with ui.reporter(quiet=as_json) as rep:
-        report = core.diff(settings.environment(env), settings.out_dir, rep)
+        report = deploy_inspect.diff(settings.environment(env), settings.out_dir, rep)
     if as_json:
         ui.print_json(report.as_json())
         return
@@ -431,12 +431,12 @@ def logs(
 ) -> None:
     """The requirements/startup log streams of the environment's last update."""
     from mwaadeps import ui
-    from mwaadeps.deploy import apply as core
+    from mwaadeps.deploy import inspect as deploy_inspect
 
     set_json(as_json)
     settings = settings_from(config=config)
     with ui.reporter(quiet=as_json) as rep:
-        report = core.logs(settings.environment(env), rep)
+        report = deploy_inspect.logs(settings.environment(env), rep)
     if as_json and report.pip_failed:
         ui.json_error(_pip_failed(report.environment), **report.as_json())
         raise typer.Exit(DeployFailed.exit_code)
@@ -459,12 +459,12 @@ def logs(
 def history(env: EnvOpt, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """The recorded deployments of an environment (ids for rollback --to)."""
     from mwaadeps import ui
-    from mwaadeps.deploy import apply as core
+    from mwaadeps.deploy import records as deploy_records
 
     set_json(as_json)
     settings = settings_from(config=config)
     with ui.reporter(quiet=as_json) as rep:
-        records = core.history(settings.environment(env), reporter=rep)
+        records = deploy_records.history(settings.environment(env), reporter=rep)
     if as_json:
         ui.print_json({"ok": True, "records": [r.as_json() for r in records]})
         return
