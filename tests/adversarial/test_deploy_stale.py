@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from deploy.conftest import Project
-from mwaadeps.build.dist import input_digest
-from mwaadeps.build.freshness import StaleBundleError, check_fresh, stale_inputs
+from mwaadeps.build.dist import StaleBundleError, check_fresh, input_digest, stale_inputs
 from mwaadeps.config import load_settings
 
 

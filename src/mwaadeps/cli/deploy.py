@@ -248,7 +248,7 @@ def deploy(
     config: ConfigOpt = None,
 ) -> None:
     """Upload what changed in dist/ and update the MWAA environment (one update)."""
-    from mwaadeps.build.freshness import check_fresh
+    from mwaadeps.build.dist import check_fresh
     from mwaadeps.deploy import apply as core
 
     set_json(as_json)
@@ -393,7 +393,7 @@ def diff(
 ) -> None:
     """Package-level diff: deployed requirements.txt -> dist/requirements.txt."""
     from mwaadeps import ui
-    from mwaadeps.build.freshness import check_fresh
+    from mwaadeps.build.dist import check_fresh
     from mwaadeps.deploy import inspect as deploy_inspect
 
     set_json(as_json)

@@ -120,7 +120,7 @@ def local_test_command(
     config: cli.ConfigOpt = None,
 ) -> None:
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
-    from mwaadeps.build.freshness import check_fresh
+    from mwaadeps.build.dist import check_fresh
     from mwaadeps.errors import LocalTestFailed, MwaadepsError
     from mwaadeps.localtest.run import (
         LocalTestReport,
