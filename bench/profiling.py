@@ -55,7 +55,7 @@ def _wrap(module: Any, name: str, phase: str) -> None:
 def main(project: str, constraints: str, cache: str) -> None:
     import mwaadeps.build.lock as lock_mod
     import mwaadeps.build.pipeline as build_mod
-    import mwaadeps.build.resolvers as resolvers_mod
+    import mwaadeps.build.resolvers.uv as resolvers_mod
     import mwaadeps.build.wheels as wheels_mod
     import mwaadeps.requirements.rules as check_mod
     from mwaadeps.config import load_settings

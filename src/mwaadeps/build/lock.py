@@ -19,7 +19,8 @@ from packaging.utils import canonicalize_name
 from mwaadeps.build import lockfile
 from mwaadeps.build.constraints import Constraints, load_constraints
 from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
-from mwaadeps.build.resolvers import RESOLVERS, Resolved, ResolveJob
+from mwaadeps.build.resolvers import RESOLVERS
+from mwaadeps.build.resolvers.interface import Resolved, ResolveJob
 from mwaadeps.config import Settings
 from mwaadeps.digest import sha256_file
 from mwaadeps.errors import RequirementsError, ResolutionError

@@ -296,7 +296,8 @@ def resolve_build_requires(
 
     pip does not apply `-c` constraints to an isolated build, so neither does this.
     """
-    from mwaadeps.build.resolvers import RESOLVERS, ResolveJob
+    from mwaadeps.build.resolvers import RESOLVERS
+    from mwaadeps.build.resolvers.interface import ResolveJob
 
     if not requires:
         return {}

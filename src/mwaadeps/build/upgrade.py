@@ -32,7 +32,8 @@ from mwaadeps.build.lock import (
     resolve_job,
 )
 from mwaadeps.build.lockfile import BUNDLE, FALLBACK, Artifact
-from mwaadeps.build.resolvers import RESOLVERS, Resolved
+from mwaadeps.build.resolvers import RESOLVERS
+from mwaadeps.build.resolvers.interface import Resolved
 from mwaadeps.config import Settings
 from mwaadeps.errors import ConfigError, RequirementsError, ResolutionError
 from mwaadeps.progress import NullReporter, Reporter

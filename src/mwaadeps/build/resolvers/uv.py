@@ -1,79 +1,33 @@
-"""Resolvers: turn requirements + constraints into pinned artifacts for the target.
-
-Each implementation translates its tool's failures into ResolutionError. uv resolves for
-any platform; pip-tools only for the platform it runs on.
-"""
+"""The uv resolver: any target platform; pylock + annotated graph merged into artifacts."""
 
 from __future__ import annotations
 
-import platform
 import re
 import subprocess
 import sys
 import tempfile
-from abc import ABC, abstractmethod
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from mwaadeps.build.isolation import clean_env, index_args, pip_index_env, uv_binary
+from mwaadeps.build.isolation import clean_env, index_args, uv_binary
 from mwaadeps.build.lockfile import Artifact
+from mwaadeps.build.resolvers.interface import Resolved, ResolveJob, Resolver, _write_roots
 from mwaadeps.errors import FileSystemError, ResolutionError
 from mwaadeps.redact import redact_text
-from mwaadeps.targets import Target
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 UV_TIMEOUT_S = 900
-
-
-@dataclass(frozen=True)
-class ResolveJob:
-    """Everything a resolver needs; paths inside are temporary."""
-
-    target: Target
-    roots: dict[str, list[str]]  # input name -> requirement lines ("base", "user")
-    constraints_text: str
-    essential_text: str
-    excludes: tuple[str, ...]
-    index_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    cache_dir: Path | None = None
-    secrets: tuple[str, ...] = ()
-    # Answer from uv's cache when it holds everything (a resolution of the same graph has
-    # just filled it); the network only when it does not.
-    prefer_cache: bool = False
-    # Told what the user should know about the answer (an extra the package does not have).
-    on_warning: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """One resolved distribution."""
-
-    name: str
-    version: str
-    wheels: tuple[Artifact, ...]
-    sdist: Artifact | None
-    via: tuple[str, ...] = ()
-
-
-class Resolver(ABC):
-    """Resolves a job into pinned distributions with their artifacts."""
-
-    name: str
-
-    @abstractmethod
-    def resolve(self, job: ResolveJob) -> dict[str, Resolved]:
-        """Canonical name -> Resolved."""
 
 
 def _artifact(raw: dict[str, Any]) -> Artifact:
@@ -195,15 +149,6 @@ def _common_args(job: ResolveJob, work: Path) -> list[str]:
     return args
 
 
-def _write_roots(job: ResolveJob, work: Path) -> list[str]:
-    files = []
-    for root, lines in job.roots.items():
-        path = work / f"{root}.in"
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        files.append(str(path))
-    return files
-
-
 def parse_pylock(text: str) -> dict[str, Resolved]:
     data = tomllib.loads(text)
     out: dict[str, Resolved] = {}
@@ -290,86 +235,3 @@ def merge(
         via = graph.get(name, ("", ()))[1]
         out[name] = Resolved(res.name, res.version, res.wheels, res.sdist, via)
     return out
-
-
-class PipToolsResolver(Resolver):
-    """pip-compile on the host: only valid when the host is the target platform."""
-
-    name = "pip-tools"
-
-    def check_host(self, target: Target) -> None:
-        host_py = f"{sys.version_info.major}.{sys.version_info.minor}"
-        machine = platform.machine().lower()
-        if (
-            sys.platform != "linux"
-            or machine not in ("x86_64", "amd64")
-            or host_py != target.python_version
-        ):
-            raise ResolutionError(
-                f"pip-tools resolves for the machine it runs on (Python {host_py}, "
-                f"{sys.platform} {machine}), not for MWAA {target.airflow_version} "
-                f"(Python {target.python_version}, Linux x86_64).",
-                hint="Use the default resolver (--resolver uv), which resolves for the target, "
-                f"or run on Linux x86_64 with Python {target.python_version}.",
-            )
-
-    def resolve(self, job: ResolveJob) -> dict[str, Resolved]:
-        self.check_host(job.target)
-        with tempfile.TemporaryDirectory(prefix="mwaadeps-resolve-") as tmp:
-            work = Path(tmp)
-            inputs = _write_roots(job, work)
-            (work / "constraints.txt").write_text(job.constraints_text, encoding="utf-8")
-            (work / "essential.txt").write_text(job.essential_text, encoding="utf-8")
-            merged = work / "all.in"
-            merged.write_text(
-                "".join(Path(i).read_text() for i in inputs)
-                + f"-c {work / 'constraints.txt'}\n-c {work / 'essential.txt'}\n",
-                encoding="utf-8",
-            )
-            cmd = [
-                sys.executable,
-                "-m",
-                "piptools",
-                "compile",
-                "--quiet",
-                "--no-header",
-                "--no-annotate",
-                "--strip-extras",
-                "--allow-unsafe",
-                "--no-emit-index-url",
-                "--output-file",
-                str(work / "out.txt"),
-                str(merged),
-            ]
-            for link in job.find_links:
-                cmd += ["--find-links", link]
-            # The index URLs (and their credentials) go in pip's environment, not argv.
-            env = clean_env(pip_index_env(job.index_urls))
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-            if proc.returncode != 0:
-                raise ResolutionError(
-                    "pip-compile failed:\n" + explain_uv_error(proc.stderr, job.secrets)
-                )
-            pins = [
-                line.strip()
-                for line in (work / "out.txt").read_text().splitlines()
-                if "==" in line and not line.startswith("#")
-            ]
-        excluded = {canonicalize_name(e) for e in job.excludes}
-        pins = [p for p in pins if canonicalize_name(p.split("==")[0]) not in excluded]
-        # The pins are pip-tools' answer; uv, held to them, fetches the target's artifacts.
-        fixed = ResolveJob(
-            job.target,
-            job.roots,
-            job.constraints_text + "\n".join(pins) + "\n",
-            job.essential_text,
-            job.excludes,
-            job.index_urls,
-            job.find_links,
-            job.cache_dir,
-            job.secrets,
-        )
-        return UvResolver().resolve(fixed)
-
-
-RESOLVERS: dict[str, type[Resolver]] = {"uv": UvResolver, "pip-tools": PipToolsResolver}
