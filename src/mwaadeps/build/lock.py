@@ -29,7 +29,7 @@ from mwaadeps.redact import redact_url
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
 if TYPE_CHECKING:
-    from mwaadeps.requirements.parser import RequirementsFile
+    from mwaadeps.requirements.model import RequirementsFile
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,8 @@ from mwaadeps.build.resolvers.interface import Resolved
 from mwaadeps.config import Settings
 from mwaadeps.errors import ConfigError, RequirementsError, ResolutionError
 from mwaadeps.progress import NullReporter, Reporter
-from mwaadeps.requirements.parser import (
-    ParsedRequirement,
-    Problem,
-    RequirementsFile,
-    parse_requirements,
-)
+from mwaadeps.requirements.model import ParsedRequirement, Problem, RequirementsFile
+from mwaadeps.requirements.parser import parse_requirements
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
 if sys.version_info >= (3, 11):

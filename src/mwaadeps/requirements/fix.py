@@ -28,11 +28,9 @@ from packaging.utils import (
 
 from mwaadeps.build.constraints import Constraints
 from mwaadeps.errors import RequirementsError
+from mwaadeps.requirements.model import ParsedRequirement, Problem, RequirementsFile
 from mwaadeps.requirements.parser import (
     Decoded,
-    ParsedRequirement,
-    Problem,
-    RequirementsFile,
     comment_start,
     decode,
     parse_requirements,

@@ -1,43 +1,58 @@
-"""Parse pip requirements files the way pip reads them, keeping each line's file:line.
-
-A pure parser: no network, no resolution, no environment lookups. Nested ``-r``/``-c``
-files are followed; anything wrong becomes a ``Problem`` (data), never an exception,
-except an unreadable top-level file (``RequirementsError``).
-"""
+"""Parse requirements files the way pip does (file:line, nested -r, options) -> the model."""
 
 from __future__ import annotations
 
 import codecs
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from mwaadeps.errors import RequirementsError
 from mwaadeps.redact import redact
-
-Severity = Literal["error", "warning"]
+from mwaadeps.requirements.model import (
+    MWAA_PREFIX,
+    Origin,
+    ParsedOption,
+    ParsedRequirement,
+    Problem,
+    RequirementsFile,
+    Severity,
+)
 
 BUNDLE_FIX = (
     "build a wheel and list it in a find-links folder, or list the folder under "
     "local-packages in mwaadeps.toml"
 )
-MWAA_PREFIX = "/usr/local/airflow/"
+
 
 # pip's own patterns (pip/_internal/req/req_file.py); its comment and userinfo regexes are
 # matched by hand below (they backtrack quadratically on long lines).
 _ENV_VAR_RE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")
+
+
 _SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
 _VCS_RE = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
+
+
 _DRIVE_RE = re.compile(r"^[a-zA-Z]:[\\/]")
+
+
 _ARCHIVE_EXTS = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
+
+
 _HINT_HEAD_RE = re.compile(r"[A-Za-z0-9._\[\],-]+\s*===?\s*")
+
+
 _HINT_VERSION_RE = re.compile(r"\d+(?:\.\d+)*")
+
+
 _CODING_RE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
 
 # Long option -> takes a value. Every option pip accepts in a requirements file.
 _OPTIONS: dict[str, bool] = {
@@ -59,6 +74,8 @@ _OPTIONS: dict[str, bool] = {
     "--config-settings": True,
     "--global-option": True,
 }
+
+
 _SHORT = {
     "-r": "--requirement",
     "-c": "--constraint",
@@ -67,92 +84,9 @@ _SHORT = {
     "-f": "--find-links",
     "-C": "--config-settings",
 }
+
+
 _PER_REQUIREMENT = {"--hash", "--config-settings", "--global-option"}
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a line comes from: the file (as reached from the top file) and its line."""
-
-    file: Path
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
-@dataclass(frozen=True)
-class ParsedRequirement:
-    """One PEP 508 requirement; ``text`` is the line as written, credentials redacted."""
-
-    requirement: Requirement
-    origin: Origin
-    text: str
-    hashes: tuple[str, ...] = ()
-    constraint: bool = False
-
-    @property
-    def name(self) -> str:
-        """The canonical (normalised) project name."""
-        return canonicalize_name(self.requirement.name)
-
-
-@dataclass(frozen=True)
-class ParsedOption:
-    """An option line, e.g. name ``--index-url``. ``value`` may hold credentials: show ``shown``."""
-
-    name: str
-    value: str | None = field(repr=False)
-    origin: Origin
-
-    @property
-    def shown(self) -> str | None:
-        """The value with any credentials masked."""
-        return None if self.value is None else redact(self.value)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with a line (or the whole file when ``origin`` is None)."""
-
-    severity: Severity
-    code: str
-    origin: Origin | None
-    message: str
-    hint: str
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "severity": self.severity,
-            "code": self.code,
-            "file": str(self.origin.file) if self.origin else None,
-            "line": self.origin.line if self.origin else None,
-            "message": self.message,
-            "hint": self.hint,
-        }
-
-
-@dataclass(frozen=True)
-class RequirementsFile:
-    """A parsed requirements file with every nested file it includes.
-
-    ``requirements`` come from ``-r`` files, ``constraints`` from ``-c`` files; ``files``
-    lists every file read, the top one first.
-    """
-
-    path: Path
-    requirements: tuple[ParsedRequirement, ...]
-    options: tuple[ParsedOption, ...]
-    problems: tuple[Problem, ...]
-    files: tuple[Path, ...]
-    constraints: tuple[ParsedRequirement, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not any(p.severity == "error" for p in self.problems)
-
-    def options_named(self, name: str) -> tuple[ParsedOption, ...]:
-        return tuple(o for o in self.options if o.name == name)
 
 
 def expand_env_vars(text: str, env: Mapping[str, str]) -> str:
@@ -648,11 +582,6 @@ def parse_requirements(
 __all__ = [
     "BUNDLE_FIX",
     "Decoded",
-    "Origin",
-    "ParsedOption",
-    "ParsedRequirement",
-    "Problem",
-    "RequirementsFile",
     "comment_start",
     "decode",
     "expand_env_vars",

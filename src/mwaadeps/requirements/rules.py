@@ -18,7 +18,7 @@ from packaging.version import InvalidVersion, Version
 from mwaadeps.build.constraints import Constraints
 from mwaadeps.errors import ConfigError
 from mwaadeps.redact import literal_credentials, redact
-from mwaadeps.requirements.parser import (
+from mwaadeps.requirements.model import (
     MWAA_PREFIX,
     ParsedOption,
     ParsedRequirement,

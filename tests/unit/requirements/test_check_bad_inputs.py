@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mwaadeps.build.constraints import Constraints
-from mwaadeps.requirements.parser import Problem, parse_requirements
+from mwaadeps.requirements.model import Problem
+from mwaadeps.requirements.parser import parse_requirements
 from mwaadeps.requirements.rules import CheckReport, check_requirements
 from mwaadeps.targets import Target
 

@@ -9,12 +9,8 @@ import pytest
 
 from mwaadeps.errors import RequirementsError
 from mwaadeps.redact import redact
-from mwaadeps.requirements.parser import (
-    Origin,
-    ParsedOption,
-    expand_env_vars,
-    parse_requirements,
-)
+from mwaadeps.requirements.model import Origin, ParsedOption
+from mwaadeps.requirements.parser import expand_env_vars, parse_requirements
 
 Writer = Callable[..., Path]
 
