@@ -42,7 +42,7 @@ from mwaadeps.targets import Target
 AIRFLOW_HOME = "/usr/local/airflow"
 WORK = "/tmp/mwaadeps"
 MARKER = "@@mwaadeps@@ "
-LABEL = "mwaadeps.localtest.run"
+LABEL = "mwaadeps.localtest"
 RUNNER_REPO = "mwaadeps-runner"
 LOCAL_RUNNER_REPO = "amazon/mwaa-local"
 STARTUP_TIMEOUT_S = 300.0  # MWAA kills the startup script after 5 minutes

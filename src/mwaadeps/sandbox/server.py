@@ -414,14 +414,10 @@ def docker_installer(
     airflow_version: str | None, image: str | None = None
 ) -> tuple[Installer | None, str]:
     """An installer running bundles in the runner container (localtest.run_bundle), and why
-    not when it cannot: no localtest, no engine, no image."""
-    try:
-        from mwaadeps.localtest import run as localtest
-    except ImportError:
-        return None, "mwaadeps.localtest.run is not available"
-    run_bundle = getattr(localtest, "run_bundle", None)
-    if run_bundle is None:
-        return None, "mwaadeps.localtest.run has no run_bundle"
+    not when it cannot: no engine, no image."""
+    from mwaadeps.localtest import run as localtest
+
+    run_bundle = localtest.run_bundle
     try:
         import docker
 
