@@ -8,8 +8,8 @@ import pytest
 from buildkit import MWAA_DATA
 from packaging.utils import canonicalize_name
 
+from mwaadeps.build.base import base_snapshot, resolve_base
 from mwaadeps.build.constraints import parse_constraints
-from mwaadeps.build.lock import base_snapshot, resolve_base
 from mwaadeps.config import load_settings
 from mwaadeps.targets import known_version, resolve_target
 

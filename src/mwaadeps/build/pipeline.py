@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mwaadeps.build.base import resolve_base
 from mwaadeps.build.constraints import Constraints, load_constraints
 from mwaadeps.build.dist import (
     BundleSpec,
@@ -18,7 +19,7 @@ from mwaadeps.build.dist import (
     protected_inputs,
     write_bundle,
 )
-from mwaadeps.build.lock import load_target_constraints, lock, resolve_base
+from mwaadeps.build.lock import load_target_constraints, lock
 from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, LockedPackage
 from mwaadeps.build.wheels import FetchedWheel, check_user_hashes, fetch_all
 from mwaadeps.config import Settings
@@ -191,7 +192,7 @@ def fetch_base_wheels(
     python_full resolves markers for another patch level of the target's Python (a runner
     image's base may have 3.11.2 where MWAA has 3.11.9: `python_full_version` markers differ).
     """
-    from mwaadeps.build.lock import resolve_job
+    from mwaadeps.build.base import resolve_job
     from mwaadeps.build.resolvers import RESOLVERS
 
     reporter = reporter or NullReporter()

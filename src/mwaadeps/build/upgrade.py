@@ -22,15 +22,9 @@ from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from mwaadeps.build import lockfile
+from mwaadeps.build.base import base_versions, resolve_job
 from mwaadeps.build.constraints import Constraints, load_constraints
-from mwaadeps.build.lock import (
-    LockInputs,
-    base_versions,
-    classify,
-    gather_inputs,
-    load_target_constraints,
-    resolve_job,
-)
+from mwaadeps.build.lock import LockInputs, classify, gather_inputs, load_target_constraints
 from mwaadeps.build.lockfile import BUNDLE, FALLBACK, Artifact
 from mwaadeps.build.resolvers import RESOLVERS
 from mwaadeps.build.resolvers.interface import Resolved
