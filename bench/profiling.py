@@ -53,18 +53,19 @@ def _wrap(module: Any, name: str, phase: str) -> None:
 
 
 def main(project: str, constraints: str, cache: str) -> None:
-    import mwaadeps.build as build_mod
-    import mwaadeps.check as check_mod
-    import mwaadeps.lock as lock_mod
-    import mwaadeps.resolvers as resolvers_mod
-    import mwaadeps.wheels as wheels_mod
+    import mwaadeps.build.base as base_mod
+    import mwaadeps.build.lock as lock_mod
+    import mwaadeps.build.pipeline as build_mod
+    import mwaadeps.build.resolvers.uv as resolvers_mod
+    import mwaadeps.build.wheels as wheels_mod
+    import mwaadeps.requirements.rules as check_mod
     from mwaadeps.config import load_settings
 
     for module, name, phase in (
         (lock_mod, "load_constraints", "constraints"),
         (check_mod, "check_requirements", "check"),
         (wheels_mod, "_build_wheel", "local package build"),
-        (lock_mod, "resolve_base", "resolution (MWAA base)"),
+        (base_mod, "resolve_base", "resolution (MWAA base)"),
         (resolvers_mod, "_run_uv", "resolution (uv process)"),
         (build_mod, "fetch_all", "wheel downloads"),
         (build_mod, "write_bundle", "zip + manifest"),

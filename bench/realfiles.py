@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE))
 from measure import inspect_zip, run  # noqa: E402
 from recipes import _zip_flat, child_env, mwaadeps_bin, python_for  # noqa: E402
 
-from mwaadeps.shipped import shipped  # noqa: E402
+from mwaadeps.build.shipped import shipped  # noqa: E402
 from mwaadeps.targets import resolve_target  # noqa: E402
 
 FILES = HERE / "realfiles"
@@ -148,14 +148,14 @@ def _peer_requirements(path: Path, dest: Path) -> None:
 
 
 def _pins(text: str, target: Any) -> dict[str, str]:
-    from mwaadeps.constraints import parse_constraints
+    from mwaadeps.build.constraints import parse_constraints
 
     return dict(parse_constraints(text, target, "constraints").pins)
 
 
 def _mwaa_pins(requirements: Path, target: Any) -> dict[str, str]:
     """The pins MWAA applies: its essential pins, and the file's -c or else its own copy."""
-    from mwaadeps.constraints import parse_constraints
+    from mwaadeps.build.constraints import parse_constraints
 
     own = shipped(target.airflow_version, "constraints")
     assert own is not None

@@ -1,6 +1,6 @@
 """The contenders: the peers' recipes (pip download / pip wheel + zip) and mwaadeps build.
 
-Every pip and mwaadeps child runs with `mwaadeps.isolation.clean_env()` (no PIP_*/UV_*
+Every pip and mwaadeps child runs with `mwaadeps.build.isolation.clean_env()` (no PIP_*/UV_*
 variables, PIP_CONFIG_FILE pointing at nothing) and pip also with `--isolated`, so this
 machine's global pip configuration shapes none of them; every cold run gets a fresh cache.
 """
@@ -21,7 +21,7 @@ from typing import Any
 from bsets import EXAMPLE, LOCAL_PACKAGE, ReqSet
 from measure import Run, inspect_zip, pip_logged_bytes, run, tree_bytes
 
-from mwaadeps.isolation import clean_env
+from mwaadeps.build.isolation import clean_env
 from mwaadeps.targets import Target, resolve_target
 
 PEERS = ("local-runner-recipe", "seed-script-recipe")

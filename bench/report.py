@@ -14,7 +14,7 @@ from typing import Any
 from recipes import MWAADEPS, PEERS, SIMULATED, child_env, pip_version
 
 import mwaadeps
-from mwaadeps.isolation import uv_binary
+from mwaadeps.build.isolation import uv_binary
 
 HERE = Path(__file__).resolve().parent
 BEFORE = HERE / "profile-before.json"  # the cold-build profile before the src/ change
@@ -282,7 +282,8 @@ def markdown(res: dict[str, Any], args: Any) -> str:
         "`--python-platform x86_64-manylinux_2_34 --python-version <MWAA's Python>` and every "
         "wheel is tag-checked against the target, so its figures are the same on any host.",
         "- Isolation: every pip runs with `--isolated` and every pip/uv/mwaadeps child with "
-        "`mwaadeps.isolation.clean_env()` (no PIP_*/UV_* variables, PIP_CONFIG_FILE=/dev/null), "
+        "`mwaadeps.build.isolation.clean_env()` (no PIP_*/UV_* variables, "
+        "PIP_CONFIG_FILE=/dev/null), "
         "so this machine's global pip.conf (constraints, find-links) shapes none of them. Every "
         "cold run has a fresh pip `--cache-dir` or MWAADEPS_CACHE_DIR.",
         "- Downloaded bytes: pip's own `Downloading x (N MB)` lines (rounded as pip prints; "

@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from mwaadeps.build.base import resolve_base  # noqa: E402
+from mwaadeps.build.constraints import load_constraints  # noqa: E402
+from mwaadeps.build.shipped import DATA_DIR  # noqa: E402
 from mwaadeps.config import load_settings  # noqa: E402
-from mwaadeps.constraints import load_constraints  # noqa: E402
-from mwaadeps.lock import resolve_base  # noqa: E402
-from mwaadeps.shipped import DATA_DIR  # noqa: E402
 from mwaadeps.targets import known_version  # noqa: E402
 
 

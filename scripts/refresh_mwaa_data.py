@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from mwaadeps.constraints import fetch_text  # noqa: E402
-from mwaadeps.shipped import DATA_DIR, FILES, INDEX  # noqa: E402
+from mwaadeps.build.constraints import fetch_text  # noqa: E402
+from mwaadeps.build.shipped import DATA_DIR, FILES, INDEX  # noqa: E402
 from mwaadeps.targets import KNOWN_VERSIONS, resolve_target  # noqa: E402
 
 ESSENTIAL_SOURCE = "MWAA image code (aws/amazon-mwaa-docker-images), mwaa-essential-constraints.txt"

@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .errors import ConfigError
-from .redact import has_credentials, redact_url, split_userinfo, strip_credentials, with_credentials
-from .targets import Target, resolve_target
+from mwaadeps.errors import ConfigError
+from mwaadeps.redact import (
+    has_credentials,
+    redact_url,
+    split_userinfo,
+    strip_credentials,
+    with_credentials,
+)
+from mwaadeps.targets import Target, resolve_target
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from urllib.parse import quote, unquote, urlsplit
 
 # userinfo runs to the LAST `@` before the host: an unencoded `@` in a password
 # (`user:p@ss@host`) must not leave half of it visible.
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/\s]+)@")
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
 _PLACEHOLDER = re.compile(r"(\$\{\w+\}|\$\w+)(:(\$\{\w+\}|\$\w+))?")
 
 
@@ -78,3 +80,56 @@ def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
             for form in {secret, quote(secret, safe="")}:
                 out = out.replace(form, "****")
     return out
+
+
+def _userinfo_spans(text: str) -> Iterator[tuple[int, int, int]]:
+    """(start, userinfo start, ``@`` index) of each ``scheme://userinfo@``, in linear time.
+
+    The same matches as ``[a-zA-Z][a-zA-Z0-9+.-]*://[^/\\s]+@`` found left to right: the
+    userinfo runs to the LAST ``@`` before the host, so an unencoded ``@`` in a password
+    is masked with the rest of it.
+    """
+    floor = 0
+    at = text.find("://")
+    while at != -1:
+        start = at
+        while start > floor and text[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        while start < at and not (text[start].isascii() and text[start].isalpha()):
+            start += 1
+        end = at + 3
+        last = -1
+        while end < len(text) and text[end] != "/" and not text[end].isspace():
+            if text[end] == "@":
+                last = end
+            end += 1
+        if start < at and last > at + 3:
+            yield start, at + 3, last
+            floor = last + 1
+            at = text.find("://", floor)
+        else:
+            at = text.find("://", at + 1)
+
+
+def literal_credentials(url: str) -> bool:
+    """True when ``url`` carries a literal secret (``git@`` of an ssh URL is a user, not one)."""
+    span = next(_userinfo_spans(url), None)
+    if span is None:
+        return False
+    start, info, at = span
+    if not has_credentials(url[start : at + 1]):
+        return False
+    ssh_user = url[start:info].lower().endswith("ssh://") and ":" not in url[info:at]
+    return not ssh_user
+
+
+def redact(text: str) -> str:
+    """Mask literal credentials in every URL of ``text``; ``${VAR}`` placeholders stay."""
+    out: list[str] = []
+    done = 0
+    for start, info, at in _userinfo_spans(text):
+        if literal_credentials(text[start : at + 1]):
+            out.append(text[done:info] + "****@")
+            done = at + 1
+    out.append(text[done:])
+    return "".join(out)

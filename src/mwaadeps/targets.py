@@ -10,7 +10,7 @@ from functools import cached_property
 from packaging import tags
 from packaging.version import InvalidVersion, Version
 
-from .errors import TargetError
+from mwaadeps.errors import TargetError
 
 ARCH = "x86_64"
 AL2023_GLIBC = (2, 34)

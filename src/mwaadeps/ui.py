@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .errors import MwaadepsError, RequirementsError
+from mwaadeps.errors import MwaadepsError, RequirementsError
 
 _SECRETS: tuple[str, ...] = ()
 
@@ -36,7 +36,7 @@ def set_secrets(secrets: Sequence[str]) -> None:
 
 
 def _mask(text: str) -> str:
-    from .redact import redact_text
+    from mwaadeps.redact import redact_text
 
     return redact_text(text, _SECRETS)
 

@@ -102,7 +102,7 @@ def _hook(event, args):
         with open(_log, "a") as fh:
             fh.write(json.dumps({"argv": argv, "env": names}) + "\\n")
 sys.addaudithook(_hook)
-from mwaadeps.cli import main
+from mwaadeps.cli.app import main
 main()
 """
 

@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from deploy.conftest import Project, new_project, point_at_sandbox
-from mwaadeps.sandbox import Sandbox
+# tests/adversarial is a package (its deploy suites import deploy.conftest), so pytest puts
+# tests/ on sys.path, not this folder: the other suites import advkit, buildfix and
+# localtest_fixtures by name.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from deploy.conftest import Project, new_project, point_at_sandbox  # noqa: E402
+from mwaadeps.sandbox.server import Sandbox  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,6 @@ from localtest_helpers import (  # noqa: E402, F401 (re-exported for the tests)
 )
 
 # The console script, run in a child process (as a user runs it).
-MWAADEPS = [sys.executable, "-c", "from mwaadeps.cli import main; main()"]
+MWAADEPS = [sys.executable, "-c", "from mwaadeps.cli.app import main; main()"]
 
 __all__ = ["docker_client", "no_container_left", "runner_image", "tiny_wheels"]

@@ -11,7 +11,7 @@ import advkit  # noqa: F401  (puts tests/build on sys.path)
 from buildkit import run_cli, write_project
 from fakeworld import Server, serve
 
-from mwaadeps import lockfile
+from mwaadeps.build import lockfile
 
 pytest_plugins = ["buildfix"]  # the fake indexes of tests/build (fixtures)
 
@@ -168,7 +168,7 @@ def test_truncated_base_resolution_cache_is_a_miss(tmp_path: Path, open_index: S
 
 
 def test_a_cached_file_must_have_the_known_size_and_sha256(tmp_path: Path) -> None:
-    from mwaadeps.wheels import Downloader
+    from mwaadeps.build.wheels import Downloader
 
     path = tmp_path / "x.whl"
     path.write_bytes(b"wheel bytes")

@@ -34,7 +34,7 @@ def _run_limited(project: Path, cache: Path, die: bool) -> subprocess.CompletedP
     write fails with EFBIG (what a full disk looks like to the writer)."""
     code = (
         "import signal; signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n" if die else ""
-    ) + "from mwaadeps.cli import main\nmain()\n"
+    ) + "from mwaadeps.cli.app import main\nmain()\n"
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
@@ -223,7 +223,7 @@ def test_a_mounted_out_folder_and_a_real_full_disk(tmp_path: Path, open_index: S
     report = tmp_path / "report"
     report.mkdir()
     (tmp_path / "startup.big").write_text("#!/bin/sh\n" + "# padding\n" * 40_000)
-    cli = f"{sys.executable} -c 'from mwaadeps.cli import main; main()'"
+    cli = f"{sys.executable} -c 'from mwaadeps.cli.app import main; main()'"
     script = f"""
 set -u
 mount -t tmpfs -o size=192k,mode=0755 none dist

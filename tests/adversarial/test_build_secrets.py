@@ -20,8 +20,8 @@ from fakeworld import Server, basic_auth
 
 from mwaadeps.config import IndexConfig
 from mwaadeps.errors import ConfigError
+from mwaadeps.redact import redact as redact_requirement
 from mwaadeps.redact import redact_text, redact_url
-from mwaadeps.requirements import redact as redact_requirement
 
 pytest_plugins = ["buildfix"]  # the fake indexes of tests/build (fixtures)
 

@@ -9,12 +9,14 @@ from dataclasses import replace
 import pytest
 
 from deploy.conftest import FAST, Project
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
+from mwaadeps.deploy import models as deploy_models
+from mwaadeps.deploy import records as deploy_records
 from mwaadeps.errors import PreflightError
 from mwaadeps.progress import RecordingReporter
 
 
-def _pip_failed_deploy(project: Project) -> core.DeployResult:
+def _pip_failed_deploy(project: Project) -> deploy_models.DeployResult:
     project.sandbox.faults(pip_fail_next_update=True)
     failed = core.deploy(project.env(), project.dist, FAST)
     assert failed.status == "AVAILABLE" and failed.error is not None
@@ -46,7 +48,7 @@ def test_force_redeploys_the_same_versions(deploy_project: Project) -> None:
     assert data["ok"] is True and data["update_called"] is True
     assert [p["action"] for p in data["plan"]] == ["redeploy"] * 3
     assert [p["new_version"] for p in data["plan"]] == [p.new_version for p in failed.plan]
-    assert core.history(deploy_project.env())[-1].outcome == "success"
+    assert deploy_records.history(deploy_project.env())[-1].outcome == "success"
     assert core.deploy(deploy_project.env(), deploy_project.dist, FAST).ok  # healthy again
 
 
@@ -54,7 +56,7 @@ def test_live_logs_count_even_without_a_record(deploy_project: Project) -> None:
     failed = _pip_failed_deploy(deploy_project)
     assert failed.record_key is not None
     deploy_project.client("s3").delete_object(Bucket="dsai-airflow-dags", Key=failed.record_key)
-    assert core.history(deploy_project.env()) == ()
+    assert deploy_records.history(deploy_project.env()) == ()
     again = core.deploy(deploy_project.env(), deploy_project.dist, FAST)
     assert not again.ok and again.error is not None
     assert "pip failed" in again.error.message

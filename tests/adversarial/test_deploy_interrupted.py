@@ -12,7 +12,9 @@ from dataclasses import replace
 import pytest
 
 from deploy.conftest import FAST, Project, make_dist
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
+from mwaadeps.deploy import inspect as deploy_inspect
+from mwaadeps.deploy import records as deploy_records
 
 from .conftest import read_until, spawn
 
@@ -38,7 +40,7 @@ def test_signal_during_the_wait_records_pending(deploy_project: Project, sig: in
     assert signal.Signals(sig).name in out
     assert "recorded as pending deployment 1" in out
     assert "mwaadeps status --env dev" in out
-    record = core.history(deploy_project.env())[-1]
+    record = deploy_records.history(deploy_project.env())[-1]
     assert record.id == 1 and record.outcome == "pending"
     assert record.data["artifacts"]["requirements.txt"]["version"]
     assert deploy_project.client("s3").list_objects_v2(
@@ -50,7 +52,7 @@ def test_signal_during_the_wait_records_pending(deploy_project: Project, sig: in
     assert status["last_record"]["id"] == 1
     assert status["last_record"]["outcome"] == "success"
     assert status["last_record"]["resolved_by"] == "status"
-    assert core.history(deploy_project.env())[-1].outcome == "success"
+    assert deploy_records.history(deploy_project.env())[-1].outcome == "success"
 
 
 def test_sigterm_json_output_names_what_was_started(deploy_project: Project) -> None:
@@ -80,10 +82,10 @@ def test_next_command_resolves_a_pending_record(deploy_project: Project, command
     deploy_project.sandbox.faults(pip_fail_next_update=True)
     started = core.deploy(env, deploy_project.dist, replace(FAST, wait=False))
     assert started.ok and started.record_id == 2
-    assert core.history(env)[-1].outcome == "pending"
+    assert deploy_records.history(env)[-1].outcome == "pending"
     _mwaa_finishes(deploy_project)
     if command == "status":
-        core.status(env, deploy_project.dist)
+        deploy_inspect.status(env, deploy_project.dist)
     elif command == "deploy":
         again = core.deploy(env, deploy_project.dist, FAST)
         assert not again.ok and again.error is not None
@@ -91,9 +93,9 @@ def test_next_command_resolves_a_pending_record(deploy_project: Project, command
     else:
         back = core.rollback(env, None, FAST)
         assert back.ok and back.record_id == 3
-        assert back.plan[0].new_version == core.history(env)[0].versions()[
+        assert back.plan[0].new_version == deploy_records.history(env)[0].versions()[
             "requirements.txt"][1]
-    record = next(r for r in core.history(env) if r.id == 2)
+    record = next(r for r in deploy_records.history(env) if r.id == 2)
     assert record.outcome == "failed"
     assert record.data["error"]["code"] == "pip_failed"
     assert record.data["resolved_by"] == command
@@ -109,10 +111,10 @@ def test_throttling_during_the_wait_records_pending(
     assert result.error is not None and result.error.code == "wait_lost"
     assert "Throttling" in result.error.message
     assert "recorded as pending deployment 1" in result.error.message
-    assert core.history(deploy_project.env())[-1].outcome == "pending"
+    assert deploy_records.history(deploy_project.env())[-1].outcome == "pending"
     deploy_project.sandbox.faults(throttle=0)
     _mwaa_finishes(deploy_project)
-    report = core.status(deploy_project.env(), deploy_project.dist)
+    report = deploy_inspect.status(deploy_project.env(), deploy_project.dist)
     assert report.last_record is not None and report.last_record["outcome"] == "success"
 
 
@@ -121,7 +123,7 @@ def test_a_pipe_does_not_turn_the_wait_off(deploy_project: Project) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     data = json.loads(run.stdout)
     assert data["waited"] is True and data["status"] == "AVAILABLE"
-    assert core.history(deploy_project.env())[-1].outcome == "success"
+    assert deploy_records.history(deploy_project.env())[-1].outcome == "success"
 
 
 def test_timeout_reports_still_updating_with_its_own_exit_code(
@@ -133,7 +135,7 @@ def test_timeout_reports_still_updating_with_its_own_exit_code(
     assert run.returncode == 75, out
     assert "still UPDATING" in out
     assert "failed" not in out.lower()
-    assert core.history(deploy_project.env())[-1].outcome == "pending"
+    assert deploy_records.history(deploy_project.env())[-1].outcome == "pending"
     data = json.loads(deploy_project.cli("deploy", "--env", "dev", "--timeout", "0",
                                          "--json").stdout)
     assert data["error"]["code"] == "preflight"  # still updating: a second deploy waits

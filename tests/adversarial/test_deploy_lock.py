@@ -14,7 +14,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from deploy.conftest import FAST, Project
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
+from mwaadeps.deploy import models as deploy_models
+from mwaadeps.deploy import preflight as deploy_preflight
+from mwaadeps.deploy import records as deploy_records
 
 BUCKET = "dsai-airflow-dags"
 LOCK = ".mwaadeps/lock.json"
@@ -34,7 +37,7 @@ def _lock_present(project: Project) -> bool:
 
 def test_a_second_deployer_is_refused_before_uploading(deploy_project: Project) -> None:
     _hold_lock(deploy_project, "arn:aws:iam::123456789012:user/alice on laptop", 3600)
-    with pytest.raises(core.LockedError) as info:
+    with pytest.raises(deploy_models.LockedError) as info:
         core.deploy(deploy_project.env(), deploy_project.dist, FAST)
     assert "user/alice on laptop" in info.value.message
     assert "expires at 2026-12-03T09:00:00+00:00" in info.value.message
@@ -56,7 +59,7 @@ def test_break_lock_takes_over_and_releases(deploy_project: Project) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Taking over the deploy lock" in run.stderr and "bob" in run.stderr
     assert not _lock_present(deploy_project)
-    assert core.history(deploy_project.env())[-1].outcome == "success"
+    assert deploy_records.history(deploy_project.env())[-1].outcome == "success"
 
 
 def test_an_expired_lock_is_taken_over(deploy_project: Project) -> None:
@@ -124,15 +127,15 @@ def test_sandbox_conditional_puts_have_one_winner(deploy_project: Project) -> No
 
 
 def test_two_deployers_racing_for_the_lock_one_wins(deploy_project: Project) -> None:
-    pre = core.preflight(deploy_project.env())
+    pre = deploy_preflight.preflight(deploy_project.env())
     barrier = threading.Barrier(2)
     outcomes: list[Any] = []
 
     def take() -> None:
         barrier.wait()
         try:
-            outcomes.append(core.acquire_lock(pre, "deploy", 600))
-        except core.LockedError as exc:
+            outcomes.append(deploy_records.acquire_lock(pre, "deploy", 600))
+        except deploy_models.LockedError as exc:
             outcomes.append(exc)
 
     threads = [threading.Thread(target=take) for _ in range(2)]
@@ -140,9 +143,9 @@ def test_two_deployers_racing_for_the_lock_one_wins(deploy_project: Project) -> 
         t.start()
     for t in threads:
         t.join()
-    won = [o for o in outcomes if isinstance(o, core.DeployLock)]
-    lost = [o for o in outcomes if isinstance(o, core.LockedError)]
+    won = [o for o in outcomes if isinstance(o, deploy_records.DeployLock)]
+    lost = [o for o in outcomes if isinstance(o, deploy_models.LockedError)]
     assert len(won) == 1 and len(lost) == 1
     assert won[0].owner in lost[0].message
-    core.release_lock(pre, won[0])
+    deploy_records.release_lock(pre, won[0])
     assert not _lock_present(deploy_project)

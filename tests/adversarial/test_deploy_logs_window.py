@@ -4,7 +4,10 @@ deploy must not read the failed update's requirements_install stream."""
 from __future__ import annotations
 
 from deploy.conftest import FAST, Project, make_dist
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
+from mwaadeps.deploy import inspect as deploy_inspect
+from mwaadeps.deploy import logs as deploy_logs
+from mwaadeps.deploy import records as deploy_records
 
 
 def test_rollback_right_after_a_pip_failure_reads_only_its_own_streams(
@@ -20,8 +23,8 @@ def test_rollback_right_after_a_pip_failure_reads_only_its_own_streams(
     back = core.rollback(env, None, FAST)
     assert back.ok, back.error
     assert back.log_lines == ()
-    assert core.history(env)[-1].outcome == "success"
-    logs = core.logs(env)  # `mwaadeps logs` shows the rollback's update only
+    assert deploy_records.history(env)[-1].outcome == "success"
+    logs = deploy_inspect.logs(env)  # `mwaadeps logs` shows the rollback's update only
     assert logs.streams and not logs.pip_failed
 
 
@@ -47,9 +50,9 @@ def test_pick_streams_is_strict_about_the_start() -> None:
         _stream("requirements_install_ip-10-0-0-11.ec2.internal_1699990000.log",
                 1_699_990_000_000),
     ]
-    assert core._pick_streams(streams, since) == [
+    assert deploy_logs._pick_streams(streams, since) == [
         "requirements_install_ip-10-0-2-11.ec2.internal_1700000100.log",
         "requirements_install_ip-10-0-2-12.ec2.internal_1700000160.log",
     ]
-    assert core._pick_streams(streams, 1_700_000_101.0) == [
+    assert deploy_logs._pick_streams(streams, 1_700_000_101.0) == [
         "requirements_install_ip-10-0-2-12.ec2.internal_1700000160.log"]

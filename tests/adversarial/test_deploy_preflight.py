@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from deploy.conftest import FAST, TOML, Project
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
 from mwaadeps.errors import PreflightError
 
 

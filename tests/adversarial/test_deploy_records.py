@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 from deploy.conftest import FAST, Project, make_dist
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
+from mwaadeps.deploy import inspect as deploy_inspect
+from mwaadeps.deploy import records as deploy_records
 from mwaadeps.progress import RecordingReporter
 
 BUCKET = "dsai-airflow-dags"
@@ -33,7 +35,7 @@ def test_bad_records_are_skipped_with_a_warning(deploy_project: Project) -> None
     assert core.deploy(env, deploy_project.dist, FAST).ok  # record 1
     _plant_bad_records(deploy_project)
     rep = RecordingReporter()
-    records = core.history(env, reporter=rep)
+    records = deploy_records.history(env, reporter=rep)
     assert [r.id for r in records] == [1]
     joined = "\n".join(rep.warnings)
     assert len(rep.warnings) == 4
@@ -42,7 +44,7 @@ def test_bad_records_are_skipped_with_a_warning(deploy_project: Project) -> None
     assert "someone-elses-mwaa" in joined
     assert "00005.json" in joined
 
-    report = core.status(env, deploy_project.dist)
+    report = deploy_inspect.status(env, deploy_project.dist)
     assert report.last_record is not None and report.last_record["id"] == 1
 
     make_dist(deploy_project.dist, requirements="requests==2.32.4\n")
@@ -72,4 +74,4 @@ def test_record_ids_are_never_reused_after_a_deletion(deploy_project: Project) -
     make_dist(deploy_project.dist, requirements="requests==2.32.5\n")
     third = core.deploy(env, deploy_project.dist, FAST)
     assert third.ok and third.record_id == 3
-    assert [r.id for r in core.history(env)] == [1, 3]
+    assert [r.id for r in deploy_records.history(env)] == [1, 3]

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from deploy.conftest import Project
-from mwaadeps.bundle import input_digest
+from mwaadeps.build.dist import StaleBundleError, check_fresh, input_digest, stale_inputs
 from mwaadeps.config import load_settings
-from mwaadeps.freshness import StaleBundleError, check_fresh, stale_inputs
 
 
 def _built_from_current_inputs(root: Path) -> None:

@@ -21,7 +21,7 @@ from localtest_fixtures import (
     write_bundle,
 )
 
-from mwaadeps.localtest import STEPS, LocalTestReport, StepResult, run_bundle
+from mwaadeps.localtest.run import STEPS, LocalTestReport, StepResult, run_bundle
 from mwaadeps.progress import RecordingReporter
 
 pytestmark = pytest.mark.docker

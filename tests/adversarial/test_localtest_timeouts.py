@@ -11,7 +11,7 @@ import pytest
 from localtest_fixtures import *  # noqa: F403 (the engine fixtures)
 from localtest_fixtures import MWAADEPS, SESSION_LABELS, TINY_REQUIREMENTS, write_bundle
 
-from mwaadeps.localtest import STEPS
+from mwaadeps.localtest.run import STEPS
 
 pytestmark = pytest.mark.docker
 

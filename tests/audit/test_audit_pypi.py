@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mwaadeps.audit import AdvisoryIndex, audit_lock
-from mwaadeps.constraints import parse_constraints
-from mwaadeps.lockfile import BUNDLE, Lock, LockedPackage
+from mwaadeps.build.audit import AdvisoryIndex, audit_lock
+from mwaadeps.build.constraints import parse_constraints
+from mwaadeps.build.lockfile import BUNDLE, Lock, LockedPackage
 from mwaadeps.targets import resolve_target
 
 pytestmark = pytest.mark.network

@@ -8,7 +8,7 @@ import fakeworld
 import pytest
 from advisories import ADVISORIES, write_world
 
-from mwaadeps.audit import (
+from mwaadeps.build.audit import (
     ALLOWED,
     BLOCKED_CONSTRAINTS,
     BLOCKED_ESSENTIAL,
@@ -22,9 +22,9 @@ from mwaadeps.audit import (
     fix_allowed,
     parse_advisories,
 )
-from mwaadeps.constraints import parse_constraints
+from mwaadeps.build.constraints import parse_constraints
+from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, Artifact, Lock, LockedPackage
 from mwaadeps.errors import ConfigError
-from mwaadeps.lockfile import BUNDLE, FALLBACK, PROVIDED, Artifact, Lock, LockedPackage
 from mwaadeps.targets import resolve_target
 
 TARGET = resolve_target("2.9.2")

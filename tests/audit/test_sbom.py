@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from buildkit import Built, copy_project, run_cli
 
-from mwaadeps import lockfile
-from mwaadeps.sbom import PROVIDED_TEXT, validate
+from mwaadeps.build import lockfile
+from mwaadeps.build.sbom import PROVIDED_TEXT, validate
 
 
 def _sbom(dist: Path) -> dict:
@@ -106,7 +106,7 @@ def _unit_lock() -> lockfile.Lock:
 
 
 def _unit_sbom(mode: str, full: bool, wheels: list | None = None) -> dict:
-    from mwaadeps.sbom import sbom_bytes
+    from mwaadeps.build.sbom import sbom_bytes
     from mwaadeps.targets import resolve_target
 
     data = sbom_bytes(
@@ -130,7 +130,7 @@ def test_index_mode_records_the_locked_files_and_full_ships_what_mwaa_provides()
 
 
 def test_the_serial_number_follows_the_content() -> None:
-    from mwaadeps.wheels import FetchedWheel
+    from mwaadeps.build.wheels import FetchedWheel
 
     def wheel(sha: str) -> FetchedWheel:
         return FetchedWheel("mine", "1.0", Path("/c/mine-1.0-py3-none-any.whl"), sha, 10)

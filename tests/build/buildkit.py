@@ -74,7 +74,7 @@ def child_env(cache_dir: Path, extra: Mapping[str, str] | None = None) -> dict[s
 def run_cli(cwd: Path, args: Sequence[str], cache_dir: Path,
             env: Mapping[str, str] | None = None) -> Run:  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-c", "from mwaadeps.cli import main; main()", *args],
+        [sys.executable, "-c", "from mwaadeps.cli.app import main; main()", *args],
         cwd=cwd, env=child_env(cache_dir, env), capture_output=True, text=True, timeout=600,
         check=False,
     )  # fmt: skip

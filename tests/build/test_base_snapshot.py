@@ -8,9 +8,9 @@ import pytest
 from buildkit import MWAA_DATA
 from packaging.utils import canonicalize_name
 
+from mwaadeps.build.base import base_snapshot, resolve_base
+from mwaadeps.build.constraints import parse_constraints
 from mwaadeps.config import load_settings
-from mwaadeps.constraints import parse_constraints
-from mwaadeps.lock import base_snapshot, resolve_base
 from mwaadeps.targets import known_version, resolve_target
 
 VERSIONS = sorted(

@@ -23,7 +23,7 @@ from fakeworld import CONSTRAINTS, Server
 from packaging import tags
 from packaging.utils import parse_wheel_filename
 
-from mwaadeps import lockfile
+from mwaadeps.build import lockfile
 from mwaadeps.targets import resolve_target
 
 TARGET = resolve_target("2.9.2")
@@ -122,9 +122,9 @@ def test_host_platform_never_leaks_in(
 
     from buildkit import FAST_PATH
 
-    from mwaadeps import build as build_mod
+    from mwaadeps.build import pipeline as build_mod
+    from mwaadeps.build.isolation import uv_binary
     from mwaadeps.config import load_settings
-    from mwaadeps.isolation import uv_binary
 
     monkeypatch.setenv("PATH", FAST_PATH)
     for name in [k for k in os.environ if k.startswith(("PIP_", "UV_"))]:

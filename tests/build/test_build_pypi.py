@@ -11,7 +11,7 @@ import pytest
 from buildkit import EXAMPLE, MWAA_DATA, run_cli
 from packaging.utils import parse_wheel_filename
 
-from mwaadeps import lockfile
+from mwaadeps.build import lockfile
 from mwaadeps.targets import resolve_target
 
 OUTPUTS = ("plugins.zip", "requirements.txt", "manifest.json")

@@ -14,8 +14,8 @@ import fakeworld
 import pytest
 from buildkit import ProjectFactory, run_cli
 
-from mwaadeps.isolation import clean_env
-from mwaadeps.sdist import TOOLCHAIN_IMAGE
+from mwaadeps.build.isolation import clean_env
+from mwaadeps.build.sdist import TOOLCHAIN_IMAGE
 
 WORLD = fakeworld.build_world()
 
@@ -184,7 +184,7 @@ def test_warm_rebuild_of_a_compiled_sdist_stays_offline(
 
 
 def test_sdist_without_pyproject_gets_pep517_defaults(tmp_path: Path) -> None:
-    from mwaadeps.sdist import build_system
+    from mwaadeps.build.sdist import build_system
 
     sdist = tmp_path / "old-1.0.tar.gz"
     with tarfile.open(sdist, "w:gz") as tar:

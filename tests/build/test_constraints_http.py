@@ -9,8 +9,8 @@ import pytest
 from buildkit import MWAA_DATA
 from fakeworld import serve
 
+from mwaadeps.build.constraints import load_constraints, parse_constraints
 from mwaadeps.config import load_settings
-from mwaadeps.constraints import load_constraints, parse_constraints
 from mwaadeps.errors import ConstraintsError
 from mwaadeps.targets import resolve_target
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mwaadeps.sdist import elf_needed, foreign_libraries, library_for, missing_from_log
+from mwaadeps.build.sdist import elf_needed, foreign_libraries, library_for, missing_from_log
 
 GCC_LOG = """\
 building 'x._ext' extension

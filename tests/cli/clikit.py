@@ -17,7 +17,7 @@ CONSTRAINTS_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
 # The fake package index of the build tests (fakeworld, buildkit) is reused here.
 sys.path.insert(0, str(REPO / "tests" / "build"))
 
-ENTRY = "from mwaadeps.cli import main; main()"
+ENTRY = "from mwaadeps.cli.app import main; main()"
 
 
 @dataclass

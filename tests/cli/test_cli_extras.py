@@ -8,7 +8,7 @@ from buildkit import write_project
 from clikit import run_cli
 from fakeworld import Server
 
-from mwaadeps.resolvers import extra_warnings
+from mwaadeps.build.resolvers.uv import extra_warnings
 
 
 def test_unknown_extra_is_a_warning(tmp_path: Path, fake_index: Server) -> None:

@@ -19,7 +19,7 @@ import typer
 from clikit import CONSTRAINTS_292, ENTRY, assert_plain_failure, clean_env
 
 from mwaadeps import __version__
-from mwaadeps.cli import app, main
+from mwaadeps.cli.app import app, main
 
 
 def _one_json_error(stdout: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mwaadeps.constraints import Constraints, parse_constraints
+from mwaadeps.build.constraints import Constraints, parse_constraints
 from mwaadeps.targets import resolve_target
 
 # The data shipped inside mwaadeps (the repository's own copy).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mwaadeps.constraints import parse_constraints
+from mwaadeps.build.constraints import parse_constraints
 from mwaadeps.targets import resolve_target
 
 ALWAYS = {

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mwaadeps.check import check_requirements
-from mwaadeps.constraints import Constraints
-from mwaadeps.fix import apply_fix, plan_fix
-from mwaadeps.requirements import parse_requirements
+from mwaadeps.build.constraints import Constraints
+from mwaadeps.requirements.fix import apply_fix, plan_fix
+from mwaadeps.requirements.parser import parse_requirements
+from mwaadeps.requirements.rules import check_requirements
 from mwaadeps.targets import resolve_target
 
 if sys.version_info >= (3, 11):

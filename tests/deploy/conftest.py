@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from mwaadeps.config import EnvironmentConfig, load_settings
-from mwaadeps.deploy import DeployOptions
-from mwaadeps.sandbox import Sandbox
+from mwaadeps.deploy.models import DeployOptions
+from mwaadeps.sandbox.server import Sandbox
 
 SECRET = "SeCrEtSandboxValue0123456789"
 REGION = "eu-west-1"

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from mwaadeps.sandbox import Sandbox
+from mwaadeps.sandbox.server import Sandbox
 
 from .conftest import REGION, SECRET, Project, make_dist
 

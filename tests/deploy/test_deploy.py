@@ -8,7 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from mwaadeps import deploy as core
+from mwaadeps.deploy import apply as core
+from mwaadeps.deploy import inspect as deploy_inspect
+from mwaadeps.deploy import models as deploy_models
+from mwaadeps.deploy import records as deploy_records
 from mwaadeps.errors import PreflightError
 from mwaadeps.progress import RecordingReporter
 
@@ -148,7 +151,7 @@ def test_update_failing_reports_error_and_pip_lines(project: Project) -> None:
     assert result.last_update_error == {"ErrorCode": "INCORRECT_CONFIGURATION",
                                         "ErrorMessage": "pip failed"}
     assert any("requests==99.0" in line for line in result.log_lines)
-    assert any(core.PIP_FAILED in line for line in result.log_lines)
+    assert any(deploy_models.PIP_FAILED in line for line in result.log_lines)
     assert _versions(project.environment()) == before  # MWAA rolled back
 
 
@@ -157,14 +160,14 @@ def test_available_but_pip_failed_fails_the_deploy(project: Project) -> None:
     result = core.deploy(project.env(), project.dist, FAST)
     assert result.status == "AVAILABLE"
     assert not result.ok and result.error is not None and result.error.code == "pip_failed"
-    records = core.history(project.env())
+    records = deploy_records.history(project.env())
     assert records[-1].outcome == "failed"
 
 
 def test_no_wait_records_pending(project: Project) -> None:
     result = core.deploy(project.env(), project.dist, replace(FAST, wait=False))
     assert result.ok and result.update_called and result.status == "UPDATING"
-    assert core.history(project.env())[-1].outcome == "pending"
+    assert deploy_records.history(project.env())[-1].outcome == "pending"
 
 
 def test_worker_replacement_is_sent(project: Project) -> None:
@@ -203,7 +206,7 @@ def test_rollback_restores_earlier_versions(project: Project) -> None:
     env = project.environment()
     assert env["RequirementsS3ObjectVersion"] == first.plan[0].new_version
     assert env["PluginsS3ObjectVersion"] == first.plan[1].new_version
-    record = core.history(project.env())[-1]
+    record = deploy_records.history(project.env())[-1]
     assert record.data["action"] == "rollback" and record.data["rolled_back_to"] == first.record_id
     forward = core.rollback(project.env(), second.record_id, FAST)
     assert forward.ok
@@ -223,7 +226,7 @@ def test_promote_copies_exactly(project: Project) -> None:
     assert [p.action for p in result.plan] == ["copy"] * 3
     s3 = project.client("s3")
     prod = project.environment("dsai-prod-mwaa")
-    for item, spec in zip(dev.plan, core.ARTIFACTS, strict=True):
+    for item, spec in zip(dev.plan, deploy_models.ARTIFACTS, strict=True):
         src = s3.get_object(Bucket="dsai-airflow-dags", Key=item.key,
                             VersionId=item.new_version)
         dst = s3.get_object(Bucket="dsai-airflow-dags-prod", Key=prod[spec.path_field],
@@ -231,7 +234,7 @@ def test_promote_copies_exactly(project: Project) -> None:
         assert src["Body"].read() == dst["Body"].read()
         assert dst["Metadata"]["sha256"] == item.sha256
         assert dst["ServerSideEncryption"] == "aws:kms"
-    record = core.history(project.env("prod"))[-1]
+    record = deploy_records.history(project.env("prod"))[-1]
     assert record.data["promoted_from"] == {"environment": "dsai-dev-mwaa",
                                             "record": dev.record_id}
     assert record.data["manifest"]["pinned"] == {"requests": "2.32.3"}
@@ -241,15 +244,15 @@ def test_promote_copies_exactly(project: Project) -> None:
 
 def test_status_diff_logs(project: Project) -> None:
     core.deploy(project.env(), project.dist, FAST)
-    report = core.status(project.env(), project.dist)
+    report = deploy_inspect.status(project.env(), project.dist)
     assert report.status == "AVAILABLE" and report.in_sync
     make_dist(project.dist, requirements="requests==2.32.4\npandas==2.2.2\n")
-    report = core.status(project.env(), project.dist)
+    report = deploy_inspect.status(project.env(), project.dist)
     assert [a.state for a in report.artifacts] == ["differs", "in sync", "in sync"]
-    delta = core.diff(project.env(), project.dist)
+    delta = deploy_inspect.diff(project.env(), project.dist)
     assert delta.added == (("pandas", "2.2.2"),)
     assert delta.changed == (("requests", "2.32.3", "2.32.4"),)
-    logs = core.logs(project.env())
+    logs = deploy_inspect.logs(project.env())
     names = [s.name for s in logs.streams]
     assert any(n.startswith("requirements_install_ip-") for n in names)
     assert any(n.startswith("startup_script_execution_") for n in names)

@@ -46,7 +46,7 @@ def runner_image(docker_client: Any, request: pytest.FixtureRequest) -> str:
     from docker.errors import ImageNotFound
 
     from mwaadeps.config import load_settings
-    from mwaadeps.runner import build_runner_image
+    from mwaadeps.localtest.image import build_runner_image
 
     if not CONSTRAINTS.is_file():
         _unavailable(f"the Airflow {AIRFLOW} constraints file {CONSTRAINTS} is missing")

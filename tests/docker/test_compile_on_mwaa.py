@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from localtest_helpers import AIRFLOW, BASE_IMAGE, CONSTRAINTS, SESSION_LABELS
 
-from mwaadeps.localtest import run_bundle
+from mwaadeps.localtest.run import run_bundle
 from mwaadeps.progress import RecordingReporter
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
@@ -53,7 +53,7 @@ def toolchain_runner(docker_client: Any, request: pytest.FixtureRequest) -> str:
     from docker.errors import ImageNotFound
 
     from mwaadeps.config import load_settings
-    from mwaadeps.runner import build_runner_image
+    from mwaadeps.localtest.image import build_runner_image
 
     if not CONSTRAINTS.is_file():
         pytest.skip(f"the Airflow {AIRFLOW} constraints file {CONSTRAINTS} is missing")
@@ -89,7 +89,7 @@ def test_mysql_provider_compiles_offline_on_the_runner(
     env.update({"MWAADEPS_CACHE_DIR": str(cache), "MWAADEPS_COMPILE_IMAGE": BASE_IMAGE,
                 "NO_COLOR": "1"})  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-c", "from mwaadeps.cli import main; main()", "build", "--json"],
+        [sys.executable, "-c", "from mwaadeps.cli.app import main; main()", "build", "--json"],
         cwd=project, env=env, capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -23,13 +23,13 @@ from localtest_helpers import (
 )
 
 from mwaadeps.errors import DockerError
-from mwaadeps.localtest import LocalTestReport, StepResult, run_bundle
+from mwaadeps.localtest.run import LocalTestReport, StepResult, run_bundle
 from mwaadeps.progress import RecordingReporter
 
 pytestmark = pytest.mark.docker
 
 # The console script, run in a child process (as a user runs it).
-MWAADEPS = [sys.executable, "-c", "from mwaadeps.cli import main; main()"]
+MWAADEPS = [sys.executable, "-c", "from mwaadeps.cli.app import main; main()"]
 
 GOOD_DAG = """\
 import pendulum
@@ -237,7 +237,7 @@ def test_interrupt_removes_the_container(
 
 
 def test_missing_image_says_how_to_get_one(docker_client: Any) -> None:
-    from mwaadeps.localtest import pick_image
+    from mwaadeps.localtest.run import pick_image
 
     with pytest.raises(DockerError) as info:
         pick_image(docker_client, "9.9.9")

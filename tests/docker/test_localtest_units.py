@@ -15,7 +15,8 @@ import pytest
 from localtest_helpers import FIND_LINKS, make_sdist, make_wheel, write_bundle
 
 from mwaadeps.errors import BundleError
-from mwaadeps.localtest import (
+from mwaadeps.localtest.image import MWAA_PIP, pip_version_for
+from mwaadeps.localtest.run import (
     STEPS,
     LocalTestReport,
     StepResult,
@@ -30,7 +31,6 @@ from mwaadeps.localtest import (
     read_bundle,
 )
 from mwaadeps.progress import RecordingReporter
-from mwaadeps.runner import MWAA_PIP, pip_version_for
 from mwaadeps.targets import resolve_target
 
 
@@ -282,8 +282,8 @@ def test_satisfies_in_the_container_script() -> None:
 
 # -- the CLI's own checks --------------------------------------------------------------
 def test_labels_must_be_key_value() -> None:
-    import mwaadeps.cli  # noqa: F401 (cli_localtest is imported through the app)
-    from mwaadeps.cli_localtest import _labels
+    import mwaadeps.cli.app  # noqa: F401 (mwaadeps.cli.localtest is imported through the app)
+    from mwaadeps.cli.localtest import _labels
     from mwaadeps.errors import ConfigError
 
     assert _labels(["a=1", "b=x=y"]) == {"a": "1", "b": "x=y"}
@@ -295,7 +295,7 @@ def test_labels_must_be_key_value() -> None:
 @pytest.mark.parametrize("option", ["--startup-timeout", "--pip-timeout"])
 def test_timeouts_must_be_positive(tmp_path: Path, option: str) -> None:
     dist = write_bundle(tmp_path / "dist", wheels=[], requirements="x==1\n")
-    cli = [sys.executable, "-c", "from mwaadeps.cli import main; main()"]
+    cli = [sys.executable, "-c", "from mwaadeps.cli.app import main; main()"]
     proc = subprocess.run(
         [*cli, "test-local", "--dist", str(dist), option, "0"],
         capture_output=True,
@@ -311,8 +311,8 @@ def test_sigterm_in_the_cli_raises_an_interrupt() -> None:
     import os
     import signal
 
-    import mwaadeps.cli  # noqa: F401
-    from mwaadeps.cli_localtest import Terminated, _sigterm_interrupts
+    import mwaadeps.cli.app  # noqa: F401
+    from mwaadeps.cli.localtest import Terminated, _sigterm_interrupts
 
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Terminated), _sigterm_interrupts():

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import typer
 
-from mwaadeps.cli import app
+from mwaadeps.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -17,7 +17,7 @@ MODULES = sorted(
 
 
 def test_the_package_has_its_modules() -> None:
-    assert {"mwaadeps.cli", "mwaadeps.cli_bundle", "mwaadeps.cli_deploy"} <= set(MODULES)
+    assert {"mwaadeps.cli.app", "mwaadeps.cli.bundle", "mwaadeps.cli.deploy"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -9,7 +9,7 @@ import tomllib
 
 from mwaadeps.config import load_settings
 from mwaadeps.errors import ConfigError
-from mwaadeps.init import write_config
+from mwaadeps.scaffold import write_config
 
 
 def test_config_in_an_empty_project_names_no_missing_path(tmp_path: Path) -> None:

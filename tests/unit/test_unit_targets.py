@@ -6,9 +6,9 @@ import pytest
 from packaging.tags import parse_tag
 from packaging.utils import parse_wheel_filename
 
+from mwaadeps.build.wheels import check_wheel_for_target
 from mwaadeps.errors import TargetError, WheelError
 from mwaadeps.targets import KNOWN_VERSIONS, resolve_target
-from mwaadeps.wheels import check_wheel_for_target
 
 TABLE = {
     "3.3.1": ("3.12.13", "cp312", (2, 34), False),

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from mwaadeps import cli, ui  # cli first: it registers the command modules
-from mwaadeps.check import CheckReport
-from mwaadeps.cli_deploy import _short
-from mwaadeps.requirements import Origin, Problem
+from mwaadeps import ui
+from mwaadeps.cli import app as cli  # cli first: it registers the command modules
+from mwaadeps.cli.deploy import _short
+from mwaadeps.requirements.model import Origin, Problem
+from mwaadeps.requirements.rules import CheckReport
 from mwaadeps.targets import resolve_target
 
 VERSION_ID = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,9 +113,6 @@ def test_requirements_already_edited_for_the_new_version(tmp_path: Path, index: 
     assert "mwaadeps check -a 2.11.0" in run.stderr
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("mwaadeps.fix") is None, reason="mwaadeps.fix is not merged yet"
-)
 def test_write_moves_the_project(tmp_path: Path, index: Server) -> None:
     folder = make_project(
         tmp_path / "proj", index, "fake-provider==1.0.0  # ours\nlinuxonly==1.0\nrequests\n"

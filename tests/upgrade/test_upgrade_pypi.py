@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 import pytest
 from buildkit import MWAA_DATA, Run, run_cli
 
-from mwaadeps import lockfile
-from mwaadeps.constraints import parse_constraints
+from mwaadeps.build import lockfile
+from mwaadeps.build.constraints import parse_constraints
 from mwaadeps.targets import resolve_target
 
 pytestmark = pytest.mark.network
@@ -232,9 +231,6 @@ bucket = "dev-bucket"
 """
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("mwaadeps.fix") is None, reason="mwaadeps.fix is not merged yet"
-)
 def test_write_then_upgrade_again_reports_nothing(tmp_path: Path, pypi_cache: Path) -> None:
     folder = project(tmp_path / "proj", WRITABLE, WRITABLE_TOML)
     run = run_cli(

@@ -8,12 +8,9 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from mwaadeps.constraints import Constraints, parse_constraints
-from mwaadeps.errors import ConfigError
-from mwaadeps.lockfile import BUNDLE, PROVIDED, Artifact
-from mwaadeps.requirements import parse_requirements
-from mwaadeps.targets import resolve_target
-from mwaadeps.upgrade import (
+from mwaadeps.build.constraints import Constraints, parse_constraints
+from mwaadeps.build.lockfile import BUNDLE, PROVIDED, Artifact
+from mwaadeps.build.upgrade import (
     PackageChange,
     UpgradeReport,
     _has_target_wheel,
@@ -26,6 +23,9 @@ from mwaadeps.upgrade import (
     rewrite_toml,
     scan_dag_imports,
 )
+from mwaadeps.errors import ConfigError
+from mwaadeps.requirements.parser import parse_requirements
+from mwaadeps.targets import resolve_target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -290,8 +290,8 @@ def test_scan_dag_imports(tmp_path: Path) -> None:
 
 
 def test_config_updates_follow_what_the_config_sets(tmp_path: Path) -> None:
+    from mwaadeps.build.upgrade import _config_updates
     from mwaadeps.config import load_settings
-    from mwaadeps.upgrade import _config_updates
 
     (tmp_path / "mwaadeps.toml").write_text('airflow-version = "2.9.2"\nconstraints = "c.txt"\n')
     settings = load_settings({}, env={}, cwd=tmp_path)

@@ -1,0 +1,1 @@
+"""Building the bundle: constraints, resolution (lock), wheels, sdists, and dist/."""

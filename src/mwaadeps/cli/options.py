@@ -1,0 +1,52 @@
+"""Options and the settings helper shared by every command module (no command imports cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+# What the one error boundary (cli.main) needs to know about the running command.
+STATE: dict[str, Any] = {"debug": False, "json": False}
+
+# Options shared by the commands that read requirements (each None = not given).
+RequirementsOpt = Annotated[
+    Path | None, typer.Option("--requirements", "-r", help="requirements.txt to read.")
+]
+AirflowOpt = Annotated[
+    str | None, typer.Option("--airflow-version", "-a", help="Target MWAA Airflow version.")
+]
+PythonOpt = Annotated[
+    str | None,
+    typer.Option("--python-version", help="Target Python (needed only for unknown versions)."),
+]
+ConstraintsOpt = Annotated[
+    str | None,
+    typer.Option("--constraints", help="Airflow constraints: a local file or URL."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for machines.")]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="mwaadeps.toml to use (default: the nearest one, from here up)."),
+]
+
+
+def settings_from(**cli: Any) -> Any:
+    """The one place CLI values meet the config file and environment."""
+    from mwaadeps.config import load_settings
+    from mwaadeps.ui import note, set_secrets
+
+    config = cli.pop("config", None)
+    settings = load_settings(cli, config_path=config)
+    set_secrets(settings.secrets())
+    if settings.config_file is None:
+        note(
+            f"no mwaadeps.toml found in {settings.project_dir} or its parents; "
+            "using defaults and options"
+        )
+    return settings
+
+
+def set_json(value: bool) -> None:
+    STATE["json"] = value

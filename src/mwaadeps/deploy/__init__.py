@@ -1,0 +1,1 @@
+"""Deploying dist/ to MWAA: AWS clients, preflight, plan, apply, records, logs, status."""

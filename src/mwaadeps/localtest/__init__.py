@@ -1,0 +1,1 @@
+"""Testing the bundle locally: the MWAA-like runner image and the run in its container."""

@@ -1,0 +1,1 @@
+"""Requirements files: the parser (pip syntax), the MWAA lint rules, and fix."""
