@@ -127,7 +127,7 @@ def test_deploy_puts_no_password_in_the_bucket(
     import sys
 
     from deploy.conftest import point_at_sandbox
-    from mwaadeps.sandbox import Sandbox
+    from mwaadeps.sandbox.server import Sandbox
 
     assert isinstance(deploy_sandbox, Sandbox)
     point_at_sandbox(deploy_sandbox, monkeypatch, tmp_path)
