@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from mwaadeps.errors import AwsError, ConfigError, MwaadepsError, PreflightError
 from mwaadeps.redact import redact_text
@@ -56,6 +57,12 @@ def new_client(
     return (session or boto3).client(service, **kwargs)  # type: ignore[call-overload]
 
 
+def _is_aws_host(url: str) -> bool:
+    """Whether ``url`` is one of AWS's own service endpoints (not a sandbox or proxy)."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
+
+
 @dataclass
 class Aws:
     """The clients for one environment; created lazily, one session per environment."""
@@ -69,17 +76,26 @@ class Aws:
         if service not in self._clients:
             attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
             with translate(f"create the {service} client", self.env.name):
-                self._clients[service] = new_client(
-                    service,
-                    self.region,
-                    self.env.endpoint_url,
-                    session=self.session,
-                    retries={"mode": "standard", "total_max_attempts": attempts},
-                    connect_timeout=10,
-                    read_timeout=60,
-                    inject_host_prefix=service != "mwaa",
-                )
+                client = self._new(service, attempts, inject_host_prefix=True)
+                if not _is_aws_host(client.meta.endpoint_url):
+                    # MWAA's operations go to the api./env. hosts of AWS's regional
+                    # endpoint; any other endpoint (the sandbox, a proxy) is used as given,
+                    # wherever it was configured (endpoint-url, AWS_ENDPOINT_URL*, profile).
+                    client = self._new(service, attempts, inject_host_prefix=False)
+                self._clients[service] = client
         return self._clients[service]
+
+    def _new(self, service: str, attempts: int, *, inject_host_prefix: bool) -> Any:
+        return new_client(
+            service,
+            self.region,
+            self.env.endpoint_url,
+            session=self.session,
+            retries={"mode": "standard", "total_max_attempts": attempts},
+            connect_timeout=10,
+            read_timeout=60,
+            inject_host_prefix=inject_host_prefix,
+        )
 
     @property
     def mwaa(self) -> MWAAClient:
