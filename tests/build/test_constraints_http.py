@@ -12,6 +12,7 @@ from fakeworld import serve
 from mwaadeps.build.constraints import load_constraints, parse_constraints
 from mwaadeps.config import load_settings
 from mwaadeps.errors import ConstraintsError
+from mwaadeps.progress import RecordingReporter
 from mwaadeps.targets import resolve_target
 
 REAL_292 = MWAA_DATA / "2.9.2" / "airflow-constraints.txt"
@@ -115,3 +116,38 @@ def test_a_mirror_equal_to_the_shipped_copy_says_nothing(served_root: Path, tmp_
         reporter = RecordingReporter()
         load_constraints(_settings(tmp_path, f"{server.url}/{URL_PATH}"), reporter)
     assert reporter.warnings == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "edited", "digest missing"])
+def test_a_damaged_cache_entry_is_fetched_again_never_used(
+    served_root: Path, tmp_path: Path, damage: str
+) -> None:
+    with serve(served_root) as server:
+        url = f"{server.url}/{URL_PATH}"
+        first = load_constraints(_settings(tmp_path, url))
+        (cached,) = (tmp_path / "cache" / "constraints").glob("*.txt")
+        if damage == "truncated":
+            cached.write_bytes(cached.read_bytes()[:100])
+        elif damage == "edited":
+            cached.write_text(cached.read_text().replace("pandas==2.1.4", "pandas==9.9.9"))
+        else:
+            cached.with_suffix(".sha256").unlink()
+        reporter = RecordingReporter()
+        again = load_constraints(_settings(tmp_path, url), reporter)
+        assert server.paths == [f"/{URL_PATH}", f"/{URL_PATH}"]
+    assert again.sha256 == first.sha256
+    assert again.pins["pandas"] == "2.1.4"
+    assert any("damaged or unverified" in w for w in reporter.warnings)
+
+
+def test_a_damaged_cache_entry_offline_is_an_error_not_its_content(
+    served_root: Path, tmp_path: Path
+) -> None:
+    with serve(served_root) as server:
+        url = f"{server.url}/{URL_PATH}"
+        load_constraints(_settings(tmp_path, url))
+    (cached,) = (tmp_path / "cache" / "constraints").glob("*.txt")
+    cached.write_text(cached.read_text().replace("pandas==2.1.4", "pandas==9.9.9"))
+    with pytest.raises(ConstraintsError) as info:
+        load_constraints(_settings(tmp_path, url))
+    assert "Cannot reach" in info.value.message

@@ -13,6 +13,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from mwaadeps.atomic import atomic_write
 from mwaadeps.build.shipped import ShippedFile, shipped
 from mwaadeps.config import Settings
 from mwaadeps.errors import ConstraintsError
@@ -181,8 +182,9 @@ def load_constraints(settings: Settings, reporter: Reporter | None = None) -> Co
     if source.startswith("file://"):
         return parse_constraints(fetch_text(source), target, source)
     cache = _cache_path(settings, source)
-    if cache.is_file():
-        return parse_constraints(cache.read_text(encoding="utf-8"), target, redact_url(source))
+    cached = _read_cache(cache, reporter)
+    if cached is not None:
+        return parse_constraints(cached, target, redact_url(source))
     reporter.step(f"Fetching constraints {redact_url(source)}")
     try:
         text = fetch_text(source)
@@ -200,8 +202,38 @@ def load_constraints(settings: Settings, reporter: Reporter | None = None) -> Co
             "using the fetched file."
         )
     constraints = parse_constraints(text, target, redact_url(source))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(cache)
+    _write_cache(cache, text)
     return constraints
+
+
+def _read_cache(cache: Path, reporter: Reporter) -> str | None:
+    """The cached file's text when its sha256 is the one recorded beside it; else None
+    (a damaged or unrecorded entry is removed, so the URL is fetched again)."""
+    digest_file = cache.with_suffix(".sha256")
+    try:
+        data = cache.read_bytes()
+        recorded = digest_file.read_text(encoding="ascii").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        recorded, data = "", b""
+    except OSError:
+        return None
+    if recorded and hashlib.sha256(data).hexdigest() == recorded:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    if cache.exists() or digest_file.exists():
+        reporter.warn(
+            f"The cached copy of the constraints ({cache}) is damaged or unverified; "
+            "fetching it again."
+        )
+        cache.unlink(missing_ok=True)
+        digest_file.unlink(missing_ok=True)
+    return None
+
+
+def _write_cache(cache: Path, text: str) -> None:
+    """The text, then its sha256 (an entry without its digest is never trusted)."""
+    data = text.encode("utf-8")
+    atomic_write(cache, data)
+    atomic_write(cache.with_suffix(".sha256"), hashlib.sha256(data).hexdigest().encode())
