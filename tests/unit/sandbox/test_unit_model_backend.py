@@ -214,3 +214,14 @@ def test_airflowignore_and_hidden_files_are_not_parsed(tmp_path: Path) -> None:
     (dags / ".airflowignore").write_text("scratch_.*\n^vendor  # third-party code\n")
     (dags / "team" / ".airflowignore").write_text("^old\n")
     assert [rel for rel, _ in dag_files(dags)] == ["keep.py", "team/keep2.py"]
+
+
+def test_compile_time_errors_show_their_line() -> None:
+    source = b"from airflow import DAG\nDAG('x')\nreturn 1\n"
+    _, trace = check_file("r.py", source, NO_IMPORTS)
+    assert trace is not None
+    assert trace.splitlines()[-4:-2] == [
+        '  File "/usr/local/airflow/dags/r.py", line 3',
+        "    return 1",
+    ]
+    assert trace.rstrip().endswith("SyntaxError: 'return' outside function")

@@ -243,9 +243,12 @@ def check_file(rel: str, source: bytes, env: Environment) -> tuple[list[DagInfo]
     filename = f"{DAGS_FOLDER}/{rel}"
     text = source.decode("utf-8", "replace")
     try:
+        compile(text, filename, "exec", dont_inherit=True)  # what importing it would raise
         tree = ast.parse(text, filename)
-        compile(tree, filename, "exec")
     except SyntaxError as exc:
+        lines = text.splitlines()
+        if exc.text is None and exc.lineno and 0 < exc.lineno <= len(lines):
+            exc.text = lines[exc.lineno - 1] + "\n"  # Python reads it from the file
         last = "".join(traceback.format_exception_only(SyntaxError, exc))
         return [], _trace([_IMPORTLIB], last)
     lines = text.splitlines()
