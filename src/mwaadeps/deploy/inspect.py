@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,31 +75,25 @@ def status(
     )
 
 
-def _parse_requirements(text: str) -> tuple[dict[str, str], set[str]]:
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
+def requirement_pins(text: str, name: str) -> tuple[dict[str, str], set[str]]:
+    """The packages (name -> pinned version or specifier) and option lines of a requirements
+    text (``name`` labels it), read by the project's parser; nested files are not followed."""
+    from mwaadeps.requirements.parser import parse_requirements
 
+    path = Path(name)
+    parsed = parse_requirements(path, overrides={path: text.encode("utf-8")})
     packages: dict[str, str] = {}
-    options: set[str] = set()
-    for raw in text.replace("\\\n", " ").splitlines():
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        if not line:
+    for item in parsed.requirements:
+        if item.origin.file != path:
             continue
-        if line.startswith("-"):
-            options.add(" ".join(line.split()))
-            continue
-        try:
-            req = Requirement(line.split(" --hash")[0].strip())
-        except InvalidRequirement:
-            options.add(line)
-            continue
-        specs = list(req.specifier)
-        version = (
-            specs[0].version
-            if len(specs) == 1 and specs[0].operator in ("==", "===")
-            else str(req.specifier) or "*"
-        )
-        packages[canonicalize_name(req.name)] = version
+        specs = list(item.requirement.specifier)
+        exact = len(specs) == 1 and specs[0].operator in ("==", "===")
+        packages[item.name] = specs[0].version if exact else str(item.requirement.specifier) or "*"
+    options = {
+        o.name if o.shown is None else f"{o.name} {o.shown}"
+        for o in parsed.options
+        if o.origin.file == path
+    }
     return packages, options
 
 
@@ -127,8 +120,8 @@ def diff(config: EnvironmentConfig, dist: Path, reporter: Reporter | None = None
             kwargs["VersionId"] = version
         with translate(f"read s3://{bucket}/{key}", key, aws):
             deployed_text = aws.s3.get_object(**kwargs)["Body"].read().decode("utf-8", "replace")
-    old, old_opts = _parse_requirements(deployed_text)
-    new, new_opts = _parse_requirements(local_path.read_text(encoding="utf-8"))
+    old, old_opts = requirement_pins(deployed_text, f"s3://{bucket}/{key}")
+    new, new_opts = requirement_pins(local_path.read_text(encoding="utf-8"), str(local_path))
     return DiffReport(
         config.name,
         version,
