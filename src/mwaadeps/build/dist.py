@@ -435,9 +435,9 @@ def current_inputs(settings: Settings) -> dict[str, str | None]:
     return {name: input_digest(path) for name, path in paths.items()}
 
 
-def recorded_inputs(dist_dir: Path) -> dict[str, str] | None:
-    """manifest.json "inputs" of a bundle, or None when the bundle does not record them."""
-    path = dist_dir / "manifest.json"
+def read_manifest(dist_dir: Path) -> dict[str, Any] | None:
+    """A bundle's manifest.json (None when it has none); unreadable JSON is a BundleError."""
+    path = dist_dir / MANIFEST_NAME
     if not path.is_file():
         return None
     try:
@@ -446,7 +446,33 @@ def recorded_inputs(dist_dir: Path) -> dict[str, str] | None:
         raise BundleError(
             f"{path} is not valid JSON ({exc}).", hint="Rebuild with mwaadeps build."
         ) from None
-    inputs = data.get("inputs") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+# The files of dist/ a deploy uploads, in MWAA's order.
+DEPLOYABLE = ("requirements.txt", "plugins.zip", "startup.sh")
+
+
+def local_artifacts(dist_dir: Path, *, required: bool = True) -> dict[str, Path]:
+    """The deployable files present in dist_dir; ``required``: the folder and one of them."""
+    found = {n: dist_dir / n for n in DEPLOYABLE if (dist_dir / n).is_file()}
+    if required and not dist_dir.is_dir():
+        raise BundleError(
+            f"The bundle folder {dist_dir} does not exist.",
+            hint="Run mwaadeps build first, or pass --dist.",
+        )
+    if required and not found:
+        raise BundleError(
+            f"{dist_dir} has no requirements.txt, plugins.zip or startup.sh.",
+            hint="Run mwaadeps build first, or pass --dist.",
+        )
+    return found
+
+
+def recorded_inputs(dist_dir: Path) -> dict[str, str] | None:
+    """manifest.json "inputs" of a bundle, or None when the bundle does not record them."""
+    data = read_manifest(dist_dir)
+    inputs = data.get("inputs") if data is not None else None
     if not isinstance(inputs, dict):
         return None
     return {str(k): str(v) for k, v in inputs.items()}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mwaadeps import __version__
+from mwaadeps.build.dist import local_artifacts, read_manifest
 from mwaadeps.deploy.aws import Aws, connect, translate
 from mwaadeps.deploy.logs import install_logs
 from mwaadeps.deploy.models import (
@@ -32,9 +33,7 @@ from mwaadeps.deploy.models import (
     Interrupted,
     Preflight,
     _epoch,
-    _manifest,
     _now,
-    local_artifacts,
 )
 from mwaadeps.deploy.plan import (
     _object_sha256,
@@ -215,7 +214,7 @@ def deploy(
     options = options or DeployOptions()
     rep = reporter or NullReporter()
     local = local_artifacts(dist)
-    manifest = _manifest(dist)
+    manifest = read_manifest(dist)
     pre = preflight(config, rep)
     records = resolve_pending(pre, history(config, pre.aws, rep), "deploy", rep)
     plan = plan_deploy(pre, dist, rep)

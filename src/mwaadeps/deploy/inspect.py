@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mwaadeps.build.dist import local_artifacts
 from mwaadeps.deploy.apply import _light_preflight, resolve_pending, running_health
 from mwaadeps.deploy.aws import connect, translate
 from mwaadeps.deploy.logs import install_logs
@@ -40,9 +41,7 @@ def status(
     environment = get_environment(aws, config.name)
     bucket = str(environment.get("SourceBucketArn", "")).rsplit(":", 1)[-1] or config.bucket
     deployed = deployed_artifacts(aws, bucket, environment)
-    local: dict[str, Path] = {}
-    if dist is not None and dist.is_dir():
-        local = {a.name: dist / a.name for a in ARTIFACTS if (dist / a.name).is_file()}
+    local = local_artifacts(dist, required=False) if dist is not None else {}
     rows = []
     for spec in ARTIFACTS:
         d = deployed[spec.name]

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mwaadeps.deploy.aws import Aws, describe
-from mwaadeps.errors import BundleError, ConfigError, PreflightError
+from mwaadeps.errors import ConfigError, PreflightError
 
 if TYPE_CHECKING:
     from mwaadeps.config import EnvironmentConfig
@@ -447,35 +445,6 @@ def _jsonable(value: Any) -> Any:
 def _records_prefix(env: EnvironmentConfig) -> str:
     folder = env.requirements_key.rpartition("/")[0]
     return f"{folder}/{RECORDS_DIR}" if folder else RECORDS_DIR
-
-
-def local_artifacts(dist: Path) -> dict[str, Path]:
-    """The artifacts present in a dist/ folder (at least one is required)."""
-    if not dist.is_dir():
-        raise BundleError(
-            f"The bundle folder {dist} does not exist.",
-            hint="Run mwaadeps build first, or pass --dist.",
-        )
-    found = {a.name: dist / a.name for a in ARTIFACTS if (dist / a.name).is_file()}
-    if not found:
-        raise BundleError(
-            f"{dist} has no requirements.txt, plugins.zip or startup.sh.",
-            hint="Run mwaadeps build first, or pass --dist.",
-        )
-    return found
-
-
-def _manifest(dist: Path) -> dict[str, Any] | None:
-    path = dist / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BundleError(
-            f"{path} is not valid JSON ({exc}).", hint="Rebuild with mwaadeps build."
-        ) from None
-    return data if isinstance(data, dict) else None
 
 
 def _call(aws: Aws, action: str, fn: Callable[..., Any], **kwargs: Any) -> Any:

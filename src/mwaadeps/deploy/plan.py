@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mwaadeps import __version__
+from mwaadeps.build.dist import local_artifacts
 from mwaadeps.deploy.aws import Aws, error_code, translate
 from mwaadeps.deploy.models import (
     ARTIFACTS,
@@ -23,7 +24,6 @@ from mwaadeps.deploy.models import (
     _b64,
     _call,
     _from_b64,
-    local_artifacts,
 )
 from mwaadeps.deploy.preflight import get_environment
 from mwaadeps.digest import sha256_file
