@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mwaadeps.build.dist import local_artifacts
-from mwaadeps.deploy.apply import _light_preflight, resolve_pending, running_health
+from mwaadeps.deploy.apply import light_preflight, resolve_pending, running_health
 from mwaadeps.deploy.aws import connect, translate
 from mwaadeps.deploy.logs import install_logs
 from mwaadeps.deploy.models import (
@@ -15,7 +15,7 @@ from mwaadeps.deploy.models import (
     DiffReport,
     InstallLogs,
     StatusReport,
-    _jsonable,
+    jsonable,
 )
 from mwaadeps.deploy.plan import deployed_artifacts
 from mwaadeps.deploy.preflight import get_environment
@@ -55,7 +55,7 @@ def status(
         rows.append(ArtifactStatus(spec.name, d.key, d.version, d.sha256, local_sha, state))
     last_record, health = None, None
     try:
-        pre = _light_preflight(aws, config, environment)
+        pre = light_preflight(aws, config, environment)
         records = resolve_pending(pre, history(config, aws, rep), "status", rep)
         last_record = records[-1].as_json() if records else None
         if any(d.key for d in deployed.values()):
@@ -67,7 +67,7 @@ def status(
         aws.region,
         str(environment.get("Status")),
         environment.get("AirflowVersion"),
-        _jsonable(environment.get("LastUpdate")),
+        jsonable(environment.get("LastUpdate")),
         tuple(rows),
         last_record,
         health,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from mwaadeps.deploy.aws import Aws, describe
+from mwaadeps.deploy.aws import Aws
 from mwaadeps.errors import ConfigError, PreflightError
 
 if TYPE_CHECKING:
@@ -40,39 +39,6 @@ MB = 1024 * 1024
 # the end yet (no wait, an interrupted or timed-out wait); the next status/deploy/rollback
 # resolves it from MWAA's LastUpdate and the install logs.
 OUTCOMES = ("success", "failed", "pending", "unknown", "not_started")
-
-
-_REFUSE: dict[str, tuple[str, str]] = {
-    "UPDATING": (
-        "an update is already in progress",
-        "Wait for it to finish (mwaadeps status --env {key}), then deploy again.",
-    ),
-    "CREATING": (
-        "it is still being created",
-        "Wait until it is AVAILABLE (mwaadeps status --env {key}), then deploy.",
-    ),
-    "PENDING": ("it is pending creation", "Wait until it is AVAILABLE, then deploy."),
-    "ROLLING_BACK": (
-        "it is rolling back a failed update",
-        "Wait until it is UPDATE_FAILED or AVAILABLE, then deploy again.",
-    ),
-    "MAINTENANCE": (
-        "it is in its maintenance window",
-        "Wait for the maintenance to end (mwaadeps status --env {key}), then deploy.",
-    ),
-    "CREATING_SNAPSHOT": ("MWAA is taking a snapshot of it", "Wait a few minutes and retry."),
-    "DELETING": ("it is being deleted", "Deploy to another environment."),
-    "DELETED": ("it has been deleted", "Deploy to another environment."),
-    "CREATE_FAILED": (
-        "it failed to create",
-        "Fix or recreate the environment in the MWAA console first.",
-    ),
-    "UNAVAILABLE": (
-        "it is UNAVAILABLE (not stable)",
-        "Investigate with mwaadeps logs --env {key} and the MWAA console; deploy "
-        "once it is AVAILABLE or UPDATE_FAILED.",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -407,24 +373,14 @@ class DeploymentRecord:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _b64(hex_digest: str) -> str:
-    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+def iso_time(epoch: float | None = None) -> str:
+    """An instant (default: now) as ISO 8601 UTC, to the second."""
+    now = datetime.now(timezone.utc)
+    when = now if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
+    return when.isoformat(timespec="seconds")
 
 
-def _from_b64(value: str) -> str | None:
-    if "-" in value:  # a composite (multipart) checksum is not the file's sha256
-        return None
-    try:
-        return base64.b64decode(value).hex()
-    except ValueError:
-        return None
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _epoch(value: Any) -> float | None:
+def to_epoch(value: Any) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, int | float):
@@ -432,32 +388,15 @@ def _epoch(value: Any) -> float | None:
     return None
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """An AWS response as JSON data: datetimes as ISO text, no ResponseMetadata."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
+        return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
-
-
-def _records_prefix(env: EnvironmentConfig) -> str:
-    folder = env.requirements_key.rpartition("/")[0]
-    return f"{folder}/{RECORDS_DIR}" if folder else RECORDS_DIR
-
-
-def _call(aws: Aws, action: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """fn(**kwargs); ClientErrors pass through for the caller, other botocore errors
-    (connection, credentials) become MwaadepsErrors."""
-    import botocore.exceptions as bx
-
-    try:
-        return fn(**kwargs)
-    except bx.ClientError:
-        raise
-    except bx.BotoCoreError as exc:
-        raise describe(exc, action, aws.env.name, aws.secrets()) from None
 
 
 # -- judging an update, resolving pending records, the health of what runs -------------------
