@@ -26,6 +26,7 @@ from packaging.version import InvalidVersion, Version
 
 from mwaadeps.build.constraints import Constraints
 from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
+from mwaadeps.choices import FailOn, parse_choice
 from mwaadeps.config import Settings
 from mwaadeps.errors import MwaadepsError
 from mwaadeps.progress import NullReporter, Reporter
@@ -35,8 +36,7 @@ PYPI_ROOT = "https://pypi.org"
 TIMEOUT_S = 20.0
 WORKERS = 8
 CACHE_TTL_S = 3600.0
-SEVERITIES = ("low", "medium", "high", "critical")
-FAIL_ON = ("any", *SEVERITIES)
+SEVERITIES = tuple(f.value for f in FailOn if f is not FailOn.ANY)  # lowest first
 
 ALLOWED = "allowed"
 BLOCKED_CONSTRAINTS = "blocked by the Airflow constraints"
@@ -168,19 +168,10 @@ def advisory_root(index_url: str | None) -> str:
     return root
 
 
-def check_fail_on(value: str) -> str:
-    """The fail-on severity, lower-case; anything else is a ConfigError."""
-    from mwaadeps.errors import ConfigError
-
-    low = value.strip().lower()
-    if low == "moderate":
-        low = "medium"
-    if low not in FAIL_ON:
-        raise ConfigError(
-            f"fail-on must be one of {', '.join(FAIL_ON)}, not {value!r}.",
-            hint="Use --fail-on any (the default) or a severity such as high.",
-        )
-    return low
+def check_fail_on(value: str) -> FailOn:
+    """The fail-on severity (case-insensitive, moderate = medium); else a ConfigError."""
+    hint = "Use --fail-on any (the default) or a severity such as high."
+    return parse_choice(FailOn, value, "fail-on", hint=hint)
 
 
 def _severity(raw: Mapping[str, Any]) -> str | None:
@@ -495,9 +486,11 @@ def index_for(settings: Settings) -> AdvisoryIndex:
     return AdvisoryIndex(url, settings.cache_dir, secrets=settings.secrets())
 
 
-def fail_on_for(settings: Settings, cli_value: str | None = None) -> str:
+def fail_on_for(settings: Settings, cli_value: str | None = None) -> FailOn:
     """--fail-on, else [audit] fail-on, else any."""
-    return check_fail_on(cli_value or settings.audit_fail_on or "any")
+    if cli_value is not None:
+        return check_fail_on(cli_value)
+    return settings.audit_fail_on or FailOn.ANY
 
 
 def run_audit(

@@ -12,15 +12,14 @@ from mwaadeps.cli.options import (
     ConfigOpt,
     ConstraintsOpt,
     JsonOpt,
+    ModeOpt,
     PythonOpt,
     RequirementsOpt,
+    ResolverOpt,
     set_json,
     settings_from,
 )
 
-ResolverOpt = Annotated[
-    str | None, typer.Option("--resolver", help="uv (default, any host) or pip-tools.")
-]
 PluginsOpt = Annotated[Path | None, typer.Option("--plugins", help="Plugins folder to bundle.")]
 StartupOpt = Annotated[
     Path | None, typer.Option("--startup-script", help="MWAA startup script to ship.")
@@ -91,7 +90,7 @@ def check(
     airflow_version: AirflowOpt = None,
     python_version: PythonOpt = None,
     constraints: ConstraintsOpt = None,
-    mode: Annotated[str | None, typer.Option("--mode", help="bundle or index.")] = None,
+    mode: ModeOpt = None,
     fix: FixOpt = False,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
@@ -251,9 +250,7 @@ def build_cmd(
     full: Annotated[
         bool | None, typer.Option("--full/--minimal", help="Bundle every locked package.")
     ] = None,
-    mode: Annotated[
-        str | None, typer.Option("--mode", help="bundle (offline wheels) or index.")
-    ] = None,
+    mode: ModeOpt = None,
     plugins: PluginsOpt = None,
     startup_script: StartupOpt = None,
     audit: Annotated[

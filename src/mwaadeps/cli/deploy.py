@@ -9,23 +9,24 @@ from typing import Annotated, Any
 
 import typer
 
-from mwaadeps.cli.options import ConfigOpt, JsonOpt, set_json, settings_from
+from mwaadeps.cli.options import (
+    AllowStaleOpt,
+    ConfigOpt,
+    DistOpt,
+    JsonOpt,
+    WorkerOpt,
+    set_json,
+    settings_from,
+)
 from mwaadeps.errors import DeployFailed, MwaadepsError, StillUpdating
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
-DistOpt = Annotated[
-    Path | None, typer.Option("--dist", help="The bundle folder (default: the build's out dir).")
-]
 WaitOpt = Annotated[
     bool,
     typer.Option(
         "--wait/--no-wait",
         help="Poll until the update ends (default: wait, also in CI and pipes).",
     ),
-]
-WorkerOpt = Annotated[
-    str | None,
-    typer.Option("--worker-replacement", help="graceful or forced (MWAA's default: forced)."),
 ]
 PollOpt = Annotated[
     float | None,
@@ -51,10 +52,6 @@ ForceOpt = Annotated[
     typer.Option(
         "--force", help="Redeploy an unchanged bundle (e.g. after pip failed on the environment)."
     ),
-]
-AllowStaleOpt = Annotated[
-    bool,
-    typer.Option("--allow-stale", help="Use a dist/ built from inputs that changed since."),
 ]
 
 

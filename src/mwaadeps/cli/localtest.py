@@ -78,9 +78,7 @@ def _essential_text(settings: object, bundle: object) -> str | None:
 
 
 def local_test_command(
-    dist: Annotated[
-        Path | None, typer.Option("--dist", help="The bundle folder (default: the out setting).")
-    ] = None,
+    dist: cli.DistOpt = None,
     dags: Annotated[
         Path | None, typer.Option("--dags", help="DAGs folder to import (default: ./dags).")
     ] = None,
@@ -112,9 +110,7 @@ def local_test_command(
             "--label", metavar="KEY=VALUE", help="A label for the container (repeatable)."
         ),
     ] = None,
-    allow_stale: Annotated[
-        bool, typer.Option("--allow-stale", help="Test a dist/ built from inputs changed since.")
-    ] = False,
+    allow_stale: cli.AllowStaleOpt = False,
     airflow_version: cli.AirflowOpt = None,
     json_out: cli.JsonOpt = False,
     config: cli.ConfigOpt = None,

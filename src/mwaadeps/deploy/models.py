@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from mwaadeps.choices import WorkerReplacement, parse_choice
 from mwaadeps.deploy.aws import Aws
-from mwaadeps.errors import ConfigError, PreflightError
+from mwaadeps.errors import PreflightError
 
 if TYPE_CHECKING:
     from mwaadeps.config import EnvironmentConfig
@@ -70,7 +71,7 @@ class DeployOptions:
 
     dry_run: bool = False
     wait: bool = True
-    worker_replacement: str | None = None
+    worker_replacement: WorkerReplacement | None = None
     poll_interval: float = 15.0
     timeout: float = 3600.0
     multipart_threshold: int = 16 * MB
@@ -418,11 +419,10 @@ class Health:
         }
 
 
-def resolve_worker_replacement(value: str | None, config: EnvironmentConfig) -> str | None:
+def resolve_worker_replacement(
+    value: str | None, config: EnvironmentConfig
+) -> WorkerReplacement | None:
     """CLI value > environment config > MWAA's default (None)."""
-    chosen = value or config.worker_replacement
-    if chosen is None:
-        return None
-    if chosen.lower() not in ("graceful", "forced"):
-        raise ConfigError(f"--worker-replacement must be graceful or forced, not {chosen!r}.")
-    return chosen.lower()
+    if value:
+        return parse_choice(WorkerReplacement, value, "--worker-replacement")
+    return config.worker_replacement
