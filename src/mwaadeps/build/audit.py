@@ -28,7 +28,7 @@ from mwaadeps.build.constraints import Constraints
 from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
 from mwaadeps.choices import FailOn, parse_choice
 from mwaadeps.config import Settings
-from mwaadeps.errors import MwaadepsError
+from mwaadeps.errors import AuditUnavailable, VulnerabilitiesFound
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.redact import redact_text, redact_url, strip_credentials
 
@@ -43,19 +43,6 @@ BLOCKED_CONSTRAINTS = "blocked by the Airflow constraints"
 BLOCKED_ESSENTIAL = "blocked by MWAA's essential pins"
 BLOCKED_IMAGE = "blocked: provided by MWAA's image"
 NO_FIX = "no fix published"
-
-
-class AuditUnavailable(MwaadepsError):
-    """The advisory data could not be read for some packages: the audit is incomplete."""
-
-    exit_code = 3
-    code = "audit_unavailable"
-
-
-class VulnerabilitiesFound(MwaadepsError):
-    """`build --audit`: a locked package has a known vulnerability the policy does not accept."""
-
-    code = "vulnerable"
 
 
 @dataclass(frozen=True)

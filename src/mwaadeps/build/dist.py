@@ -28,7 +28,7 @@ from mwaadeps.build.lockfile import Lock
 from mwaadeps.build.wheels import FetchedWheel
 from mwaadeps.config import Settings
 from mwaadeps.digest import sha256_file
-from mwaadeps.errors import BundleError
+from mwaadeps.errors import BundleError, StaleBundleError
 from mwaadeps.targets import Target
 
 PLUGINS_DIR = "/usr/local/airflow/plugins"
@@ -416,12 +416,6 @@ def input_digest(path: Path | None) -> str | None:
 
 # The manifest's input names, as write_bundle writes them, and the setting each one comes from.
 LOCAL_INPUTS = ("requirements.txt", "mwaadeps.lock", "plugins", "startup.sh")
-
-
-class StaleBundleError(BundleError):
-    """dist/ was built from inputs that have changed since."""
-
-    code = "stale_bundle"
 
 
 def current_inputs(settings: Settings) -> dict[str, str | None]:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from mwaadeps.choices import WorkerReplacement, parse_choice
 from mwaadeps.deploy.aws import Aws
-from mwaadeps.errors import PreflightError
 
 if TYPE_CHECKING:
     from mwaadeps.config import EnvironmentConfig
@@ -223,12 +222,6 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
-
-
-class LockedError(PreflightError):
-    """Another deployer holds the environment's lock."""
-
-    code = "locked"
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,12 @@ from mwaadeps.deploy.models import (
     RECORDS_DIR,
     DeploymentRecord,
     DeployOptions,
-    LockedError,
     Preflight,
     iso_time,
     jsonable,
 )
 from mwaadeps.deploy.plan import sse_args
-from mwaadeps.errors import AwsError, MwaadepsError
+from mwaadeps.errors import AwsError, LockedError, MwaadepsError
 from mwaadeps.progress import NullReporter, Reporter
 
 if TYPE_CHECKING:
