@@ -172,10 +172,6 @@ class IndexConfig:
         password = f"${{{self.password_env}}}" if self.password_env else None
         return [self._placeholder_auth(u, user, password) for _, u in self._urls()]
 
-    @property
-    def display_url(self) -> str:
-        return redact_url(self.url)
-
 
 @dataclass(frozen=True)
 class EnvironmentConfig:

@@ -29,9 +29,6 @@ TERMINAL = ("AVAILABLE", "UPDATE_FAILED", "UNAVAILABLE", "CREATE_FAILED", "DELET
 RECORDS_DIR = ".mwaadeps/deployments/"
 
 
-LOCK_NAME = ".mwaadeps/lock.json"
-
-
 MB = 1024 * 1024
 
 
@@ -190,10 +187,6 @@ class DeployResult:
     warnings: tuple[str, ...] = ()
     started_at: str | None = None  # when UpdateEnvironment was called (ISO, UTC)
     interrupted: int | None = None  # the signal that stopped the wait
-
-    @property
-    def uploads(self) -> int:
-        return sum(1 for p in self.plan if p.changes)
 
     def as_json(self) -> dict[str, Any]:
         return {
