@@ -158,12 +158,12 @@ def write_record(pre: Preflight, data: dict[str, Any]) -> tuple[int, str]:
     )
 
 
-def _put_record_raw(pre: Preflight, key: str, data: Mapping[str, Any]) -> None:
-    """put_object If-None-Match: *, letting ClientErrors through."""
-    body = json.dumps(jsonable(data), indent=2, sort_keys=True).encode()
-    aws_call(
+def _put_new_json(pre: Preflight, key: str, body: bytes, action: str) -> Any:
+    """put_object of a JSON body that must not exist yet (If-None-Match: *); ClientErrors
+    pass through (PreconditionFailed: someone wrote it first)."""
+    return aws_call(
         pre.aws,
-        f"record the deployment in s3://{pre.bucket}/{key}",
+        action,
         pre.aws.s3.put_object,
         Bucket=pre.bucket,
         Key=key,
@@ -172,6 +172,12 @@ def _put_record_raw(pre: Preflight, key: str, data: Mapping[str, Any]) -> None:
         IfNoneMatch="*",
         **sse_args(pre.kms_key),
     )
+
+
+def _put_record_raw(pre: Preflight, key: str, data: Mapping[str, Any]) -> None:
+    """put_object If-None-Match: *, letting ClientErrors through."""
+    body = json.dumps(jsonable(data), indent=2, sort_keys=True).encode()
+    _put_new_json(pre, key, body, f"record the deployment in s3://{pre.bucket}/{key}")
 
 
 def update_record(pre: Preflight, record: DeploymentRecord, changes: Mapping[str, Any]) -> None:
@@ -254,17 +260,7 @@ def acquire_lock(
     body = json.dumps(data, indent=2, sort_keys=True).encode()
     for _ in range(5):
         try:
-            put = aws_call(
-                pre.aws,
-                f"write the deploy lock {where}",
-                pre.aws.s3.put_object,
-                Bucket=pre.bucket,
-                Key=key,
-                Body=body,
-                ContentType="application/json",
-                IfNoneMatch="*",
-                **sse_args(pre.kms_key),
-            )
+            put = _put_new_json(pre, key, body, f"write the deploy lock {where}")
         except bx.ClientError as exc:
             if error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 with translate(f"write the deploy lock {where}", key, pre.aws):
