@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 import time
@@ -18,17 +17,10 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from mwaadeps.digest import sha256_file
 from mwaadeps.targets import Target, is_essential_name
 
 SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tree_bytes(folder: Path) -> int:

@@ -15,6 +15,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from mwaadeps.choices import (
+    BuildMode,
+    E,
+    FailOn,
+    ResolverName,
+    WorkerReplacement,
+    parse_choice,
+)
 from mwaadeps.errors import ConfigError
 from mwaadeps.redact import (
     has_credentials,
@@ -31,9 +39,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CONFIG_NAME = "mwaadeps.toml"
-MODES = ("bundle", "index")
-RESOLVERS = ("uv", "pip-tools")
-WORKER_REPLACEMENTS = ("graceful", "forced")
 
 _TOP_KEYS = {
     "airflow-version",
@@ -167,10 +172,6 @@ class IndexConfig:
         password = f"${{{self.password_env}}}" if self.password_env else None
         return [self._placeholder_auth(u, user, password) for _, u in self._urls()]
 
-    @property
-    def display_url(self) -> str:
-        return redact_url(self.url)
-
 
 @dataclass(frozen=True)
 class EnvironmentConfig:
@@ -185,7 +186,7 @@ class EnvironmentConfig:
     plugins_key: str = "plugins.zip"
     startup_key: str = "startup.sh"
     kms_key: str | None = None
-    worker_replacement: str | None = None
+    worker_replacement: WorkerReplacement | None = None
     endpoint_url: str | None = None
 
 
@@ -207,14 +208,14 @@ class Settings:
     out_dir: Path
     lock_file: Path
     full: bool
-    mode: str
-    resolver: str
+    mode: BuildMode
+    resolver: ResolverName
     cache_dir: Path
     runner_image: str | None
     environments: Mapping[str, EnvironmentConfig] = field(default_factory=dict)
     # [audit]: ((advisory id, reason), ...) to ignore, and the fail-on severity (None: any).
     audit_ignore: tuple[tuple[str, str], ...] = ()
-    audit_fail_on: str | None = None
+    audit_fail_on: FailOn | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -424,10 +425,11 @@ def _environments(raw: Any, where: str) -> dict[str, EnvironmentConfig]:
         for required in ("name", "bucket"):
             if not table.get(required):
                 raise ConfigError(f"{here} has no {required}.", hint=f'Add {required} = "..."')
-        values = {k.replace("-", "_"): _str(v, k, here) for k, v in table.items()}
-        wr = values.get("worker_replacement")
-        if wr is not None and wr.lower() not in WORKER_REPLACEMENTS:
-            raise ConfigError(f"{here}: worker-replacement must be graceful or forced.")
+        values: dict[str, Any] = {k.replace("-", "_"): _str(v, k, here) for k, v in table.items()}
+        if "worker_replacement" in values:
+            values["worker_replacement"] = parse_choice(
+                WorkerReplacement, values["worker_replacement"], "worker-replacement", here
+            )
         out[key] = EnvironmentConfig(key=key, **values)
     return out
 
@@ -459,7 +461,7 @@ def _index(raw: Any, where: str) -> IndexConfig | None:
     )
 
 
-def _audit(raw: Any, where: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+def _audit(raw: Any, where: str) -> tuple[tuple[tuple[str, str], ...], FailOn | None]:
     """[audit]: ignore = [{id, reason}] (a reason is required) and fail-on."""
     if raw is None:
         return (), None
@@ -480,7 +482,9 @@ def _audit(raw: Any, where: str) -> tuple[tuple[tuple[str, str], ...], str | Non
         _unknown(set(entry), {"id", "reason"}, f"{here} ignore entry {n}")
         ignore.append((_str(entry.get("id"), "id", here), str(entry["reason"]).strip()))
     fail_on = raw.get("fail-on")
-    return tuple(ignore), None if fail_on is None else _str(fail_on, "fail-on", here)
+    if fail_on is None:
+        return tuple(ignore), None
+    return tuple(ignore), parse_choice(FailOn, _str(fail_on, "fail-on", here), "fail-on", here)
 
 
 def load_settings(
@@ -553,14 +557,18 @@ def load_settings(
             )
         return bool(value)
 
-    def choice(key: str, options: tuple[str, ...], default: str) -> str:
-        value = (text(key) or default).lower()
-        if value not in options:
-            raise ConfigError(
-                f"{key} must be one of {', '.join(options)}, not {value!r}.",
-                hint=f"Use {' or '.join(options)}.",
-            )
-        return value
+    def choice(key: str, choices: type[E], default: E) -> E:
+        """The value as a member of ``choices``; an error names where it was set."""
+        value, _ = pick(key)
+        if value in (None, ""):
+            return default
+        attr = key.replace("-", "_")
+        source = (
+            f"--{key}"
+            if attr in cli
+            else ("MWAADEPS_" + attr.upper() if env.get("MWAADEPS_" + attr.upper()) else where)
+        )
+        return parse_choice(choices, str(value), key, source)
 
     constraints, crel = pick("constraints")
     if constraints and "://" not in str(constraints):
@@ -604,8 +612,8 @@ def load_settings(
         out_dir=out_dir,
         lock_file=lock_file,
         full=flag("full"),
-        mode=choice("mode", MODES, "bundle"),
-        resolver=choice("resolver", RESOLVERS, "uv"),
+        mode=choice("mode", BuildMode, BuildMode.BUNDLE),
+        resolver=choice("resolver", ResolverName, ResolverName.UV),
         cache_dir=Path(cache).resolve(),
         runner_image=text("runner-image"),
         environments=_environments(raw.get("environments"), where),

@@ -107,6 +107,12 @@ class BundleError(MwaadepsError):
     code = "bundle"
 
 
+class StaleBundleError(BundleError):
+    """dist/ was built from inputs that have changed since."""
+
+    code = "stale_bundle"
+
+
 class DockerError(MwaadepsError):
     """The Docker engine or an image is unavailable."""
 
@@ -133,6 +139,12 @@ class PreflightError(AwsError):
     code = "preflight"
 
 
+class LockedError(PreflightError):
+    """Another deployer holds the environment's lock."""
+
+    code = "locked"
+
+
 class DeployFailed(AwsError):
     """The MWAA update failed or left the environment unhealthy."""
 
@@ -147,6 +159,19 @@ class StillUpdating(DeployFailed):
 
 
 # What each errno a user can fix means, and what to do (a folder's rights, a full disk).
+class AuditUnavailable(MwaadepsError):
+    """The advisory data could not be read for some packages: the audit is incomplete."""
+
+    exit_code = 3
+    code = "audit_unavailable"
+
+
+class VulnerabilitiesFound(MwaadepsError):
+    """`build --audit`: a locked package has a known vulnerability the policy does not accept."""
+
+    code = "vulnerable"
+
+
 _PERMISSION_HINT = "Check the file's and its folder's permissions, or choose another folder."
 _OS_ADVICE: dict[int, tuple[str, str, str]] = {
     errno.EACCES: ("Cannot access", "permission denied", _PERMISSION_HINT),

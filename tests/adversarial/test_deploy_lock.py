@@ -15,9 +15,9 @@ from botocore.exceptions import ClientError
 
 from deploy.conftest import FAST, Project
 from mwaadeps.deploy import apply as core
-from mwaadeps.deploy import models as deploy_models
 from mwaadeps.deploy import preflight as deploy_preflight
 from mwaadeps.deploy import records as deploy_records
+from mwaadeps.errors import LockedError
 
 BUCKET = "dsai-airflow-dags"
 LOCK = ".mwaadeps/lock.json"
@@ -37,7 +37,7 @@ def _lock_present(project: Project) -> bool:
 
 def test_a_second_deployer_is_refused_before_uploading(deploy_project: Project) -> None:
     _hold_lock(deploy_project, "arn:aws:iam::123456789012:user/alice on laptop", 3600)
-    with pytest.raises(deploy_models.LockedError) as info:
+    with pytest.raises(LockedError) as info:
         core.deploy(deploy_project.env(), deploy_project.dist, FAST)
     assert "user/alice on laptop" in info.value.message
     assert "expires at 2026-12-03T09:00:00+00:00" in info.value.message
@@ -135,7 +135,7 @@ def test_two_deployers_racing_for_the_lock_one_wins(deploy_project: Project) -> 
         barrier.wait()
         try:
             outcomes.append(deploy_records.acquire_lock(pre, "deploy", 600))
-        except deploy_models.LockedError as exc:
+        except LockedError as exc:
             outcomes.append(exc)
 
     threads = [threading.Thread(target=take) for _ in range(2)]
@@ -144,7 +144,7 @@ def test_two_deployers_racing_for_the_lock_one_wins(deploy_project: Project) -> 
     for t in threads:
         t.join()
     won = [o for o in outcomes if isinstance(o, deploy_records.DeployLock)]
-    lost = [o for o in outcomes if isinstance(o, deploy_models.LockedError)]
+    lost = [o for o in outcomes if isinstance(o, LockedError)]
     assert len(won) == 1 and len(lost) == 1
     assert won[0].owner in lost[0].message
     deploy_records.release_lock(pre, won[0])

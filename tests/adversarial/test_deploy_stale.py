@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from deploy.conftest import Project
-from mwaadeps.build.dist import StaleBundleError, check_fresh, input_digest, stale_inputs
+from mwaadeps.build.dist import check_fresh, input_digest, stale_inputs
 from mwaadeps.config import load_settings
+from mwaadeps.errors import StaleBundleError
 
 
 def _built_from_current_inputs(root: Path) -> None:

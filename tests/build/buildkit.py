@@ -57,26 +57,42 @@ class Run:
         return data
 
 
-def child_env(cache_dir: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a CLI subprocess: no host pip/uv/mwaadeps settings leak in."""
+ENTRY = "from mwaadeps.cli.app import main; main()"
+
+
+def child_env(
+    cache_dir: Path, extra: Mapping[str, str] | None = None, *, columns: str | None = "200"
+) -> dict[str, str]:
+    """The environment of a CLI subprocess: no host pip/uv/mwaadeps/CI settings leak in;
+    colours off, so output is plain text; COLUMNS as given (None: unset)."""
     env = {
         k: v for k, v in os.environ.items()
-        if not k.startswith(("PIP_", "UV_", "MWAADEPS_", "CI"))
+        if not k.startswith(("PIP_", "UV_", "MWAADEPS_", "CI", "COLUMNS"))
     }  # fmt: skip
     env["MWAADEPS_CACHE_DIR"] = str(cache_dir)
     env["PATH"] = FAST_PATH
     env["NO_COLOR"] = "1"
-    env["COLUMNS"] = "200"
+    if columns is not None:
+        env["COLUMNS"] = columns
     env.update(extra or {})
     return env
 
 
-def run_cli(cwd: Path, args: Sequence[str], cache_dir: Path,
-            env: Mapping[str, str] | None = None) -> Run:  # fmt: skip
+def run_cli(
+    cwd: Path,
+    args: Sequence[str],
+    cache_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    columns: str | None = "200",
+    wrapper: Sequence[str] = (),
+    **popen: Any,
+) -> Run:
+    """Run the real `mwaadeps` entry point in a subprocess (``wrapper``: a command before it)."""
     proc = subprocess.run(
-        [sys.executable, "-c", "from mwaadeps.cli.app import main; main()", *args],
-        cwd=cwd, env=child_env(cache_dir, env), capture_output=True, text=True, timeout=600,
-        check=False,
+        [*wrapper, sys.executable, "-c", ENTRY, *args],
+        cwd=cwd, env=child_env(cache_dir, env, columns=columns), capture_output=True,
+        text=True, timeout=600, check=False, **popen,
     )  # fmt: skip
     return Run(tuple(args), proc.returncode, proc.stdout, proc.stderr)
 

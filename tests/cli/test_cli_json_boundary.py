@@ -41,6 +41,9 @@ def _one_json_error(stdout: str) -> dict[str, Any]:
         (["check", "--json", "extra-argument"], "unexpected extra argument"),
         (["no-such-command", "--json"], "No such command 'no-such-command'"),
         (["init", "--json"], "No such option: --json"),  # init has no --json: still JSON
+        (["check", "--json", "--mode", "zip"], "'zip' is not one of 'bundle', 'index'"),
+        (["lock", "--json", "--resolver", "poetry"], "is not one of 'uv', 'pip-tools'"),
+        (["deploy", "--json", "-e", "x", "--worker-replacement", "soft"], "'graceful', 'forced'"),
     ],
 )
 def test_usage_errors_as_json(cli: Any, args: list[str], message: str) -> None:

@@ -148,3 +148,45 @@ def test_named_environments(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         s.environment("dve")
     assert info.value.hint and "Did you mean 'dev'?" in info.value.hint
+
+
+def test_choices_are_enums_read_case_insensitively(tmp_path: Path) -> None:
+    from mwaadeps.choices import BuildMode, FailOn, ResolverName, WorkerReplacement
+
+    _toml(
+        tmp_path,
+        'mode = "INDEX"\nresolver = "Pip-Tools"\n[audit]\nfail-on = "moderate"\n'
+        '[environments.dev]\nname = "n"\nbucket = "b"\nworker-replacement = "Graceful"\n',
+    )
+    s = load_settings({}, env={}, cwd=tmp_path)
+    assert s.mode is BuildMode.INDEX and s.resolver is ResolverName.PIP_TOOLS
+    assert s.audit_fail_on is FailOn.MEDIUM
+    assert s.environment("dev").worker_replacement is WorkerReplacement.GRACEFUL
+    assert load_settings({"mode": "bundle"}, env={}, cwd=tmp_path).mode is BuildMode.BUNDLE
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ('mode = "zip"\n', {}, "{file}: mode must be one of bundle, index, not 'zip'."),
+        ("", {"MWAADEPS_MODE": "zip"}, "MWAADEPS_MODE: mode must be one of bundle, index"),
+        ('resolver = "poetry"\n', {}, "{file}: resolver must be one of uv, pip-tools, not"),
+        (
+            '[environments.dev]\nname = "n"\nbucket = "b"\nworker-replacement = "soft"\n',
+            {},
+            "{file} [environments.dev]: worker-replacement must be one of graceful, forced",
+        ),
+        (
+            '[audit]\nfail-on = "severe"\n',
+            {},
+            "{file} [audit]: fail-on must be one of any, low, medium, high, critical",
+        ),
+    ],
+)  # fmt: skip
+def test_a_bad_choice_names_the_file_key_and_allowed_values(
+    tmp_path: Path, text: str, env: dict[str, str], expected: str
+) -> None:
+    path = _toml(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings({}, env=env, cwd=tmp_path)
+    assert expected.format(file=path) in info.value.message

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from mwaadeps import ui
 from mwaadeps.cli import app as cli  # cli first: it registers the command modules
-from mwaadeps.cli.deploy import _short
+from mwaadeps.cli.render import short_version as _short
 from mwaadeps.requirements.model import Origin, Problem
 from mwaadeps.requirements.rules import CheckReport
 from mwaadeps.targets import resolve_target

@@ -26,8 +26,9 @@ from packaging.version import InvalidVersion, Version
 
 from mwaadeps.build.constraints import Constraints
 from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
+from mwaadeps.choices import FailOn, parse_choice
 from mwaadeps.config import Settings
-from mwaadeps.errors import MwaadepsError
+from mwaadeps.errors import AuditUnavailable, VulnerabilitiesFound
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.redact import redact_text, redact_url, strip_credentials
 
@@ -35,27 +36,13 @@ PYPI_ROOT = "https://pypi.org"
 TIMEOUT_S = 20.0
 WORKERS = 8
 CACHE_TTL_S = 3600.0
-SEVERITIES = ("low", "medium", "high", "critical")
-FAIL_ON = ("any", *SEVERITIES)
+SEVERITIES = tuple(f.value for f in FailOn if f is not FailOn.ANY)  # lowest first
 
 ALLOWED = "allowed"
 BLOCKED_CONSTRAINTS = "blocked by the Airflow constraints"
 BLOCKED_ESSENTIAL = "blocked by MWAA's essential pins"
 BLOCKED_IMAGE = "blocked: provided by MWAA's image"
 NO_FIX = "no fix published"
-
-
-class AuditUnavailable(MwaadepsError):
-    """The advisory data could not be read for some packages: the audit is incomplete."""
-
-    exit_code = 3
-    code = "audit_unavailable"
-
-
-class VulnerabilitiesFound(MwaadepsError):
-    """`build --audit`: a locked package has a known vulnerability the policy does not accept."""
-
-    code = "vulnerable"
 
 
 @dataclass(frozen=True)
@@ -168,19 +155,10 @@ def advisory_root(index_url: str | None) -> str:
     return root
 
 
-def check_fail_on(value: str) -> str:
-    """The fail-on severity, lower-case; anything else is a ConfigError."""
-    from mwaadeps.errors import ConfigError
-
-    low = value.strip().lower()
-    if low == "moderate":
-        low = "medium"
-    if low not in FAIL_ON:
-        raise ConfigError(
-            f"fail-on must be one of {', '.join(FAIL_ON)}, not {value!r}.",
-            hint="Use --fail-on any (the default) or a severity such as high.",
-        )
-    return low
+def check_fail_on(value: str) -> FailOn:
+    """The fail-on severity (case-insensitive, moderate = medium); else a ConfigError."""
+    hint = "Use --fail-on any (the default) or a severity such as high."
+    return parse_choice(FailOn, value, "fail-on", hint=hint)
 
 
 def _severity(raw: Mapping[str, Any]) -> str | None:
@@ -495,9 +473,11 @@ def index_for(settings: Settings) -> AdvisoryIndex:
     return AdvisoryIndex(url, settings.cache_dir, secrets=settings.secrets())
 
 
-def fail_on_for(settings: Settings, cli_value: str | None = None) -> str:
+def fail_on_for(settings: Settings, cli_value: str | None = None) -> FailOn:
     """--fail-on, else [audit] fail-on, else any."""
-    return check_fail_on(cli_value or settings.audit_fail_on or "any")
+    if cli_value is not None:
+        return check_fail_on(cli_value)
+    return settings.audit_fail_on or FailOn.ANY
 
 
 def run_audit(

@@ -28,7 +28,7 @@ from mwaadeps.build.lockfile import Lock
 from mwaadeps.build.wheels import FetchedWheel
 from mwaadeps.config import Settings
 from mwaadeps.digest import sha256_file
-from mwaadeps.errors import BundleError
+from mwaadeps.errors import BundleError, StaleBundleError
 from mwaadeps.targets import Target
 
 PLUGINS_DIR = "/usr/local/airflow/plugins"
@@ -418,12 +418,6 @@ def input_digest(path: Path | None) -> str | None:
 LOCAL_INPUTS = ("requirements.txt", "mwaadeps.lock", "plugins", "startup.sh")
 
 
-class StaleBundleError(BundleError):
-    """dist/ was built from inputs that have changed since."""
-
-    code = "stale_bundle"
-
-
 def current_inputs(settings: Settings) -> dict[str, str | None]:
     """Digest of each local input as it is now (None: absent)."""
     paths: dict[str, Path | None] = {
@@ -435,9 +429,9 @@ def current_inputs(settings: Settings) -> dict[str, str | None]:
     return {name: input_digest(path) for name, path in paths.items()}
 
 
-def recorded_inputs(dist_dir: Path) -> dict[str, str] | None:
-    """manifest.json "inputs" of a bundle, or None when the bundle does not record them."""
-    path = dist_dir / "manifest.json"
+def read_manifest(dist_dir: Path) -> dict[str, Any] | None:
+    """A bundle's manifest.json (None when it has none); unreadable JSON is a BundleError."""
+    path = dist_dir / MANIFEST_NAME
     if not path.is_file():
         return None
     try:
@@ -446,7 +440,33 @@ def recorded_inputs(dist_dir: Path) -> dict[str, str] | None:
         raise BundleError(
             f"{path} is not valid JSON ({exc}).", hint="Rebuild with mwaadeps build."
         ) from None
-    inputs = data.get("inputs") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+# The files of dist/ a deploy uploads, in MWAA's order.
+DEPLOYABLE = ("requirements.txt", "plugins.zip", "startup.sh")
+
+
+def local_artifacts(dist_dir: Path, *, required: bool = True) -> dict[str, Path]:
+    """The deployable files present in dist_dir; ``required``: the folder and one of them."""
+    found = {n: dist_dir / n for n in DEPLOYABLE if (dist_dir / n).is_file()}
+    if required and not dist_dir.is_dir():
+        raise BundleError(
+            f"The bundle folder {dist_dir} does not exist.",
+            hint="Run mwaadeps build first, or pass --dist.",
+        )
+    if required and not found:
+        raise BundleError(
+            f"{dist_dir} has no requirements.txt, plugins.zip or startup.sh.",
+            hint="Run mwaadeps build first, or pass --dist.",
+        )
+    return found
+
+
+def recorded_inputs(dist_dir: Path) -> dict[str, str] | None:
+    """manifest.json "inputs" of a bundle, or None when the bundle does not record them."""
+    data = read_manifest(dist_dir)
+    inputs = data.get("inputs") if data is not None else None
     if not isinstance(inputs, dict):
         return None
     return {str(k): str(v) for k, v in inputs.items()}

@@ -298,6 +298,7 @@ def resolve_build_requires(
     """
     from mwaadeps.build.resolvers import RESOLVERS
     from mwaadeps.build.resolvers.interface import ResolveJob
+    from mwaadeps.choices import ResolverName
 
     if not requires:
         return {}
@@ -305,7 +306,7 @@ def resolve_build_requires(
                      essential_text="", excludes=(), index_urls=tuple(index_urls),
                      cache_dir=cache_dir / "uv", secrets=tuple(secrets))  # fmt: skip
     try:
-        resolved = RESOLVERS["uv"]().resolve(job)
+        resolved = RESOLVERS[ResolverName.UV]().resolve(job)
     except ResolutionError as exc:
         raise WheelError(
             f"{what}: its build requirements ({', '.join(requires)}) cannot be resolved for "

@@ -10,7 +10,6 @@ import typer
 
 from mwaadeps import __version__
 from mwaadeps.cli.options import STATE as _STATE
-from mwaadeps.cli.options import set_json, settings_from  # noqa: F401  (re-exported)
 from mwaadeps.errors import Interrupted, MwaadepsError
 
 app = typer.Typer(

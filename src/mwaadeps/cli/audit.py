@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -42,9 +42,10 @@ def audit_command(
 ) -> None:
     """Check every package of mwaadeps.lock (also MWAA's own) for known vulnerabilities."""
     from mwaadeps import ui
-    from mwaadeps.build.audit import fail_on_for, run_audit, unavailable_error
+    from mwaadeps.build.audit import fail_on_for, run_audit
     from mwaadeps.build.lock import load_target_constraints
     from mwaadeps.build.lockfile import read
+    from mwaadeps.cli import render
     from mwaadeps.errors import ConfigError
 
     cli.set_json(json_out)
@@ -76,66 +77,7 @@ def audit_command(
         report = run_audit(
             settings, lock, loaded, ignore=[(i, reason) for i in ignore or ()], reporter=rep
         )
-    if json_out:
-        if report.unavailable:
-            ui.json_error(unavailable_error(report), **report.to_dict(level))
-            raise typer.Exit(unavailable_error(report).exit_code)
-        ui.print_json(report.to_dict(level))
-    else:
-        _render(report, level)
-        if report.unavailable:
-            raise unavailable_error(report)
-    if report.failing(level):
-        raise typer.Exit(1)
-
-
-_SHOWN = 10  # "not audited" lines shown; --json has them all
-
-
-def _render(report: Any, level: str) -> None:
-    from mwaadeps import ui
-    from mwaadeps.build.audit import AuditReport
-
-    assert isinstance(report, AuditReport)
-    columns = ["id", "aliases", "package", "version", "severity", "fix", "fix allowed"]
-    rows = [
-        (
-            f.advisory.id,
-            ", ".join(f.advisory.aliases),
-            f.name,
-            f.version,
-            f.advisory.severity or "-",
-            f.fix or "-",
-            f.allowed,
-        )
-        for f in report.active
-    ]
-    if rows:
-        ui.table(f"Known vulnerabilities (advisories from {report.index})", columns, rows)
-    for f in report.findings:
-        if f.ignored is not None:
-            ui.info(f"ignored: {f.advisory.id} ({f.name} {f.version}): {f.ignored}")
-    for ident in report.unused_ignores:
-        ui.warn(f"The ignored advisory {ident} matches no locked package any more.")
-    for s in report.skipped:
-        ui.note(f"skipped {s.name} {s.version}: {s.reason}")
-    for s in report.unavailable[:_SHOWN]:
-        ui.info(f"not audited: {s.name} {s.version}: {s.reason}")
-    if len(report.unavailable) > _SHOWN:
-        ui.info(f"not audited: {len(report.unavailable) - _SHOWN} more (--json lists them)")
-    failing = report.failing(level)
-    if report.unavailable:
-        return
-    if failing:
-        blocked = sum(1 for f in failing if f.allowed != "allowed")
-        ui.info(
-            f"✘ {len(failing)} known vulnerabilit{'y' if len(failing) == 1 else 'ies'} "
-            f"(fail-on {level}) in {report.audited} audited packages"
-            + (f"; {blocked} cannot be fixed within the target's pins." if blocked else ".")
-        )
-    else:
-        extra = f" ({len(report.active)} below fail-on {level})" if report.active else ""
-        ui.success(f"No known vulnerabilities in {report.audited} audited packages{extra}.")
+    raise typer.Exit(render.audit(report, level, json_out))
 
 
 def register(app: typer.Typer) -> None:

@@ -12,15 +12,14 @@ from mwaadeps.cli.options import (
     ConfigOpt,
     ConstraintsOpt,
     JsonOpt,
+    ModeOpt,
     PythonOpt,
     RequirementsOpt,
+    ResolverOpt,
     set_json,
     settings_from,
 )
 
-ResolverOpt = Annotated[
-    str | None, typer.Option("--resolver", help="uv (default, any host) or pip-tools.")
-]
 PluginsOpt = Annotated[Path | None, typer.Option("--plugins", help="Plugins folder to bundle.")]
 StartupOpt = Annotated[
     Path | None, typer.Option("--startup-script", help="MWAA startup script to ship.")
@@ -62,36 +61,12 @@ def _sdist_outlook(settings: Any) -> list[Any]:
     return sdist_outlook(lock, settings.target, settings.cache_dir, dict(settings.env))
 
 
-def _problem_rows(problems: Any) -> list[tuple[str, str, str, str]]:
-    return [
-        (
-            p.severity,
-            f"{p.origin.file.name}:{p.origin.line}" if p.origin else "-",
-            p.message,
-            p.hint,
-        )
-        for p in problems
-    ]
-
-
-def _render_fix(result: Any, dry_run: bool) -> None:
-    from mwaadeps import ui
-
-    if not result.changed:
-        ui.info("Nothing to fix.")
-        return
-    ui.info(result.diff().rstrip("\n"))
-    files = len(result.files)
-    verb = "Would change" if dry_run else "Changed"
-    ui.info(f"{verb} {len(result.changes)} line(s) in {files} file(s).")
-
-
 def check(
     requirements: RequirementsOpt = None,
     airflow_version: AirflowOpt = None,
     python_version: PythonOpt = None,
     constraints: ConstraintsOpt = None,
-    mode: Annotated[str | None, typer.Option("--mode", help="bundle or index.")] = None,
+    mode: ModeOpt = None,
     fix: FixOpt = False,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
@@ -99,6 +74,7 @@ def check(
     """Lint requirements.txt for MWAA without resolving (exit 1 on errors)."""
     from mwaadeps import ui
     from mwaadeps.build.lock import load_target_constraints
+    from mwaadeps.cli import render
     from mwaadeps.requirements.parser import parse_requirements
     from mwaadeps.requirements.rules import check_requirements
 
@@ -121,20 +97,11 @@ def check(
         fixed = plan_fix(settings.requirements, target, loaded)
         apply_fix(fixed)
         if not json_out:
-            _render_fix(fixed, dry_run=False)
+            render.fix_diff(fixed, dry_run=False)
     report = check_requirements(
         parse_requirements(settings.requirements), target, loaded, mode=settings.mode
     )
-    outlook = _sdist_outlook(settings)
-    extra: dict[str, Any] = {"sdists": [o.to_dict() for o in outlook]}
-    if fixed is not None:
-        extra["fix"] = fixed.to_dict()
-    ui.problems(report, json_out=json_out, extra=extra)
-    if not json_out:
-        for item in outlook:
-            verb = "compiles on MWAA" if item.compiles_on_mwaa else "ships only an sdist"
-            ui.info(f"{item.name} {item.version} {verb} ({item.how}).")
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(render.check(report, _sdist_outlook(settings), fixed, json_out))
 
 
 def fix_cmd(
@@ -149,6 +116,7 @@ def fix_cmd(
     """Rewrite requirements.txt in place for the target (diff first; exit 1 if errors remain)."""
     from mwaadeps import ui
     from mwaadeps.build.lock import load_target_constraints
+    from mwaadeps.cli import render
     from mwaadeps.requirements.fix import apply_fix, plan_fix
 
     set_json(json_out)
@@ -165,25 +133,7 @@ def fix_cmd(
     result = plan_fix(settings.requirements, target, loaded)
     if not dry_run:
         apply_fix(result)
-    if json_out:
-        ui.print_json({**result.to_dict(), "dry_run": dry_run})
-    else:
-        _render_fix(result, dry_run)
-        if result.remaining:
-            ui.table(
-                "What fix cannot repair",
-                ["", "where", "problem", "fix"],
-                _problem_rows(result.remaining),
-            )
-        if result.ok:
-            ui.success(
-                f"{settings.requirements}: no errors left (MWAA {target.airflow_version}, "
-                f"Python {target.python_version})."
-            )
-        else:
-            errors = sum(1 for p in result.remaining if p.severity == "error")
-            ui.info(f"{errors} error(s) remain: fix them by hand (see above).")
-    raise typer.Exit(0 if dry_run or result.ok else 1)
+    raise typer.Exit(render.fix(result, settings.requirements, target, dry_run, json_out))
 
 
 def lock_cmd(
@@ -198,6 +148,7 @@ def lock_cmd(
     """Resolve requirements with MWAA's base install for the target into mwaadeps.lock."""
     from mwaadeps import ui
     from mwaadeps.build.lock import lock
+    from mwaadeps.cli import render
 
     set_json(json_out)
     settings = settings_from(
@@ -210,35 +161,7 @@ def lock_cmd(
     )
     with ui.reporter(quiet=json_out) as rep:
         result = lock(settings, rep, force=True)
-    counts: dict[str, int] = {}
-    for pkg in result.lock.packages:
-        counts[pkg.role] = counts.get(pkg.role, 0) + 1
-    if json_out:
-        ui.print_json(
-            {
-                "ok": True,
-                "lock": str(result.path),
-                "target": result.lock.target,
-                "resolver": result.lock.resolver,
-                "counts": counts,
-                "packages": [
-                    {"name": p.name, "version": p.version, "role": p.role}
-                    for p in result.lock.packages
-                ],
-                "seconds": round(result.seconds, 3),
-            }
-        )
-        return
-    bundle = [p for p in result.lock.packages if p.role != "provided"]
-    ui.table(
-        None, ["package", "version", "bundle role"], [(p.name, p.version, p.role) for p in bundle]
-    )
-    ui.success(
-        f"Locked {len(result.lock.packages)} packages for MWAA "
-        f"{result.lock.target['airflow_version']} in {result.seconds:.1f}s: "
-        f"{counts.get('bundle', 0)} to bundle, {counts.get('fallback', 0)} fallback, "
-        f"{counts.get('provided', 0)} already in MWAA -> {result.path}"
-    )
+    raise typer.Exit(render.lock(result, json_out))
 
 
 def build_cmd(
@@ -251,9 +174,7 @@ def build_cmd(
     full: Annotated[
         bool | None, typer.Option("--full/--minimal", help="Bundle every locked package.")
     ] = None,
-    mode: Annotated[
-        str | None, typer.Option("--mode", help="bundle (offline wheels) or index.")
-    ] = None,
+    mode: ModeOpt = None,
     plugins: PluginsOpt = None,
     startup_script: StartupOpt = None,
     audit: Annotated[
@@ -265,6 +186,7 @@ def build_cmd(
     """Lock when stale, fetch target wheels and write dist/ (plugins.zip, requirements.txt)."""
     from mwaadeps import ui
     from mwaadeps.build.pipeline import build
+    from mwaadeps.cli import render
 
     set_json(json_out)
     settings = settings_from(
@@ -282,34 +204,7 @@ def build_cmd(
     )
     with ui.reporter(quiet=json_out) as rep:
         result = build(settings, rep, audit=audit)
-    if json_out:
-        ui.print_json(result.to_dict())
-        return
-    rows: list[tuple[Any, ...]] = [
-        (name, ui.human_size(info["size"]), info["sha256"][:16])
-        for name, info in result.outputs.items()
-    ]
-    ui.table(f"{settings.out_dir}", ["output", "size", "sha256"], rows)
-    what = "lock reused" if result.lock_reused else "locked"
-    ui.success(
-        f"Built the bundle for MWAA {result.target['airflow_version']} in {result.seconds:.1f}s "
-        f"({what}; {len(result.wheels)} wheels, {len(result.pins)} pins, "
-        f"{ui.human_size(result.downloaded_bytes)} downloaded)."
-    )
-    for item in result.compiled_on_mwaa:
-        verb = "compiles" if item["trial_built"] else "is expected to compile"
-        ui.info(
-            f"{item['name']} {item['version']} {verb} on MWAA from its sdist "
-            f"({item['checked']}; build requirements bundled: "
-            f"{', '.join(item['build_requires']) or 'none'})."
-        )
-    if result.audit is not None:
-        report = result.audit
-        ignored = f", {len(report['ignored'])} ignored" if report["ignored"] else ""
-        ui.info(
-            f"Audit: {report['audited']} packages, no known vulnerabilities at or above "
-            f"fail-on {report['fail_on']}{ignored}."
-        )
+    raise typer.Exit(render.build(result, settings.out_dir, json_out))
 
 
 def register(app: typer.Typer) -> None:

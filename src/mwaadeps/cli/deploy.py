@@ -9,23 +9,24 @@ from typing import Annotated, Any
 
 import typer
 
-from mwaadeps.cli.options import ConfigOpt, JsonOpt, set_json, settings_from
-from mwaadeps.errors import DeployFailed, MwaadepsError, StillUpdating
+from mwaadeps.cli.options import (
+    AllowStaleOpt,
+    ConfigOpt,
+    DistOpt,
+    JsonOpt,
+    WorkerOpt,
+    set_json,
+    settings_from,
+)
+from mwaadeps.errors import MwaadepsError
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
-DistOpt = Annotated[
-    Path | None, typer.Option("--dist", help="The bundle folder (default: the build's out dir).")
-]
 WaitOpt = Annotated[
     bool,
     typer.Option(
         "--wait/--no-wait",
         help="Poll until the update ends (default: wait, also in CI and pipes).",
     ),
-]
-WorkerOpt = Annotated[
-    str | None,
-    typer.Option("--worker-replacement", help="graceful or forced (MWAA's default: forced)."),
 ]
 PollOpt = Annotated[
     float | None,
@@ -51,10 +52,6 @@ ForceOpt = Annotated[
     typer.Option(
         "--force", help="Redeploy an unchanged bundle (e.g. after pip failed on the environment)."
     ),
-]
-AllowStaleOpt = Annotated[
-    bool,
-    typer.Option("--allow-stale", help="Use a dist/ built from inputs that changed since."),
 ]
 
 
@@ -93,90 +90,6 @@ def _options(
     )
 
 
-def _short(version: str | None) -> str:
-    return version or "-"  # S3 version ids are shown whole: they are what you look up
-
-
-def _render_plan(result: Any) -> None:
-    from mwaadeps import ui
-
-    rows = []
-    for p in result.plan:
-        old = _short(p.old_version)
-        new = _short(p.new_version) if p.new_version else ("(new)" if p.changes else old)
-        rows.append(
-            [
-                p.artifact,
-                p.action,
-                ui.human_size(p.size) if p.size is not None else "-",
-                f"{old} -> {new}" if p.changes else old,
-                (p.sha256 or "")[:12],
-                p.key,
-            ]
-        )
-    ui.table(
-        f"Plan for {result.environment}",
-        ["artifact", "action", "size", "version", "sha256", "key"],
-        rows,
-    )
-
-
-def _exit_code(result: Any) -> int:
-    """0, 128+signal for an interrupted wait, 75 when the end was not seen, else 5."""
-    if result.ok:
-        return 0
-    if result.interrupted:
-        return 128 + int(result.interrupted)
-    code = result.error.code if result.error else None
-    return StillUpdating.exit_code if code in _NOT_SEEN else DeployFailed.exit_code
-
-
-_NOT_SEEN = ("still_updating", "wait_lost")
-
-
-def _finish(result: Any, as_json: bool) -> None:
-    """Render a DeployResult; a failed one exits non-zero."""
-    from mwaadeps import ui
-
-    if as_json:
-        ui.print_json(result.as_json())
-        if not result.ok:
-            raise typer.Exit(_exit_code(result))
-        return
-    _render_plan(result)
-    if result.ok and result.dry_run:
-        ui.info("Dry run: nothing was uploaded and the environment was not updated.")
-        return
-    if result.ok and not result.update_called:
-        ui.success(
-            f"Nothing changed: {result.environment} already runs these artifacts "
-            "(no upload, no UpdateEnvironment)."
-        )
-        return
-    if result.last_update_error:
-        err = result.last_update_error
-        ui.warn(f"MWAA LastUpdate.Error: {err.get('ErrorCode')}: {err.get('ErrorMessage')}")
-    for line in result.log_lines:
-        ui.warn(line)
-    if not result.ok:
-        assert result.error is not None
-        if result.interrupted or result.error.code in _NOT_SEEN:  # started, not failed
-            ui.warn(result.error.message)
-            ui.info(f"  {result.error.hint}")
-            raise typer.Exit(_exit_code(result))
-        raise DeployFailed(result.error.message, hint=result.error.hint)
-    if result.waited:
-        ui.success(
-            f"{result.environment} is {result.status}; pip succeeded; recorded as "
-            f"deployment {result.record_id} ({result.record_key})."
-        )
-    else:
-        ui.success(
-            f"Update of {result.environment} started (recorded as deployment "
-            f"{result.record_id}); check it with mwaadeps status."
-        )
-
-
 @contextlib.contextmanager
 def _signals() -> Iterator[None]:
     """SIGINT and SIGTERM raise deploy.Interrupted, so the core can record a started update
@@ -199,6 +112,7 @@ def _signals() -> Iterator[None]:
 def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool) -> None:
     """Run a deploy-like core call with a reporter; render its result or its JSON failure."""
     from mwaadeps import ui
+    from mwaadeps.cli import render
     from mwaadeps.deploy.models import Interrupted
 
     try:
@@ -206,31 +120,14 @@ def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool)
             result = call(rep)
     except MwaadepsError as exc:
         if as_json:
-            _json_failure(exc, environment)
+            raise typer.Exit(render.deploy_failure(exc, environment)) from None
         raise
     except Interrupted as exc:  # before UpdateEnvironment: nothing changed on the environment
         import signal
 
-        ui.warn(
-            f"Interrupted ({signal.Signals(exc.signum).name}) before UpdateEnvironment: "
-            f"{environment} was not updated (any multipart upload in progress was aborted)."
-        )
+        render.interrupted_before_update(signal.Signals(exc.signum).name, environment)
         raise typer.Exit(128 + exc.signum) from None
-    _finish(result, as_json)
-
-
-def _json_failure(exc: MwaadepsError, environment: str) -> None:
-    from mwaadeps import ui
-
-    ui.json_error(exc, environment=environment, plan=[], update_called=False, status=None)
-    raise typer.Exit(exc.exit_code)
-
-
-def _pip_failed(environment: str) -> DeployFailed:
-    return DeployFailed(
-        f"pip failed in {environment}'s last update.",
-        hint="Fix the bundle and deploy again, or mwaadeps rollback.",
-    )
+    raise typer.Exit(render.deploy(result, as_json))
 
 
 def deploy(
@@ -348,40 +245,14 @@ def status(
 ) -> None:
     """The environment's status, last update and deployed vs local artifacts."""
     from mwaadeps import ui
+    from mwaadeps.cli import render
     from mwaadeps.deploy import inspect as deploy_inspect
 
     set_json(as_json)
     settings = settings_from(config=config, out=dist)
     with ui.reporter(quiet=as_json) as rep:
         report = deploy_inspect.status(settings.environment(env), settings.out_dir, rep)
-    if as_json:
-        ui.print_json(report.as_json())
-        return
-    ui.info(
-        f"{report.environment} ({report.region}, Airflow {report.airflow_version}): {report.status}"
-    )
-    last = report.last_update or {}
-    if last:
-        ui.info(f"Last update: {last.get('Status')} at {last.get('CreatedAt')}")
-        if last.get("Error"):
-            ui.warn(f"{last['Error'].get('ErrorCode')}: {last['Error'].get('ErrorMessage')}")
-    ui.table(
-        None,
-        ["artifact", "key", "version", "sha256", "local build"],
-        [
-            [a.artifact, a.key or "-", _short(a.version), (a.sha256 or "")[:12], a.state]
-            for a in report.artifacts
-        ],
-    )
-    if report.last_record:
-        rec = report.last_record
-        ui.info(
-            f"Last recorded deployment: {rec.get('id')} ({rec.get('action')}, "
-            f"{rec.get('outcome')}) at {rec.get('time')} by {rec.get('who')}"
-        )
-    if report.health is not None:
-        line = f"What {report.environment} runs: {report.health.state} ({report.health.reason})"
-        (ui.info if report.health.state == "healthy" else ui.warn)(line)
+    raise typer.Exit(render.status(report, as_json))
 
 
 def diff(
@@ -394,6 +265,7 @@ def diff(
     """Package-level diff: deployed requirements.txt -> dist/requirements.txt."""
     from mwaadeps import ui
     from mwaadeps.build.dist import check_fresh
+    from mwaadeps.cli import render
     from mwaadeps.deploy import inspect as deploy_inspect
 
     set_json(as_json)
@@ -402,25 +274,7 @@ def diff(
         ui.warn(f"--allow-stale: {settings.out_dir} is older than its inputs.")
     with ui.reporter(quiet=as_json) as rep:
         report = deploy_inspect.diff(settings.environment(env), settings.out_dir, rep)
-    if as_json:
-        ui.print_json(report.as_json())
-        return
-    if report.identical:
-        ui.success(
-            f"The local build pins what {report.environment} runs ({report.unchanged} packages)."
-        )
-        return
-    rows = [[n, "-", v, "added"] for n, v in report.added]
-    rows += [[n, v, "-", "removed"] for n, v in report.removed]
-    rows += [[n, o, v, "changed"] for n, o, v in report.changed]
-    rows += [[o, "", "", "option added"] for o in report.options_added]
-    rows += [[o, "", "", "option removed"] for o in report.options_removed]
-    ui.table(
-        f"{report.environment} (deployed) -> local build",
-        ["package", "deployed", "local", "change"],
-        rows,
-    )
-    ui.info(f"{report.unchanged} packages unchanged.")
+    raise typer.Exit(render.diff(report, as_json))
 
 
 def logs(
@@ -431,59 +285,27 @@ def logs(
 ) -> None:
     """The requirements/startup log streams of the environment's last update."""
     from mwaadeps import ui
+    from mwaadeps.cli import render
     from mwaadeps.deploy import inspect as deploy_inspect
 
     set_json(as_json)
     settings = settings_from(config=config)
     with ui.reporter(quiet=as_json) as rep:
         report = deploy_inspect.logs(settings.environment(env), rep)
-    if as_json and report.pip_failed:
-        ui.json_error(_pip_failed(report.environment), **report.as_json())
-        raise typer.Exit(DeployFailed.exit_code)
-    if as_json:
-        ui.print_json({"ok": True, **report.as_json(), "error": None})
-        return
-    if not report.streams:
-        ui.warn(
-            f"No requirements/startup log streams found for {report.environment}'s last update."
-        )
-        return
-    for stream in report.streams:
-        ui.info(f"== {stream.group} / {stream.name}")
-        for line in stream.errors if errors_only else stream.lines:
-            ui.info(f"  {line}")
-    if report.pip_failed:
-        raise _pip_failed(report.environment)
+    raise typer.Exit(render.logs(report, errors_only, as_json))
 
 
 def history(env: EnvOpt, as_json: JsonOpt = False, config: ConfigOpt = None) -> None:
     """The recorded deployments of an environment (ids for rollback --to)."""
     from mwaadeps import ui
+    from mwaadeps.cli import render
     from mwaadeps.deploy import records as deploy_records
 
     set_json(as_json)
     settings = settings_from(config=config)
     with ui.reporter(quiet=as_json) as rep:
         records = deploy_records.history(settings.environment(env), reporter=rep)
-    if as_json:
-        ui.print_json({"ok": True, "records": [r.as_json() for r in records]})
-        return
-    ui.table(
-        None,
-        ["id", "time", "action", "outcome", "who", "requirements", "plugins"],
-        [
-            [
-                r.id,
-                r.data.get("time"),
-                r.data.get("action"),
-                r.outcome,
-                r.data.get("who"),
-                (r.versions().get("requirements.txt") or ("", "-"))[1],
-                (r.versions().get("plugins.zip") or ("", "-"))[1],
-            ]
-            for r in records
-        ],
-    )
+    raise typer.Exit(render.history(records, as_json))
 
 
 def sandbox(
@@ -519,6 +341,7 @@ def sandbox(
     import threading
 
     from mwaadeps import ui
+    from mwaadeps.cli import render
     from mwaadeps.sandbox.server import Sandbox, docker_installer
 
     set_json(as_json)
@@ -549,42 +372,7 @@ def sandbox(
     variables = box.env_vars(region)
     if env_file is not None:
         env_file.write_text("".join(f"export {k}={v}\n" for k, v in variables.items()))
-    if as_json:
-        ui.print_json(
-            {
-                "ok": True,
-                "endpoint": box.url,
-                "env": variables,
-                "installer": why if installer else None,
-                "environments": [
-                    {
-                        "key": s.key,
-                        "name": s.name,
-                        "region": s.region,
-                        "bucket": s.bucket,
-                        "kms_key_arn": s.kms_key_arn,
-                        "kms_alias": s.kms_alias,
-                        "status": s.status,
-                    }
-                    for s in seeded
-                ],
-            }
-        )
-    else:
-        ui.success(f"Sandbox on {box.url} (S3, KMS, STS, CloudWatch Logs, MWAA)")
-        ui.info("Point mwaadeps, the AWS CLI or boto3 at it with:")
-        for key, value in variables.items():
-            ui.info(f"  export {key}={value}")
-        for s in seeded:
-            ui.info(
-                f"Environment [{s.key}] {s.name} ({s.region}): {s.status}; bucket "
-                f"{s.bucket}; KMS key {s.kms_alias or s.kms_key_arn}"
-            )
-        ui.info(f"Real installs: {'yes, ' + why if installer else 'no (' + why + ')'}.")
-        ui.info(
-            f"Faults: curl -X POST {box.url}/_sandbox/faults -d "
-            '\'{"fail_next_update": {"message": "boom"}}\'  (Ctrl-C stops)'
-        )
+    render.sandbox_ready(box.url, variables, seeded, why if installer else None, why, as_json)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):

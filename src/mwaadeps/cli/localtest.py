@@ -14,6 +14,7 @@ import typer
 
 from mwaadeps import ui
 from mwaadeps.cli import options as cli
+from mwaadeps.cli import render
 
 runner_app = typer.Typer(
     name="runner",
@@ -78,9 +79,7 @@ def _essential_text(settings: object, bundle: object) -> str | None:
 
 
 def local_test_command(
-    dist: Annotated[
-        Path | None, typer.Option("--dist", help="The bundle folder (default: the out setting).")
-    ] = None,
+    dist: cli.DistOpt = None,
     dags: Annotated[
         Path | None, typer.Option("--dags", help="DAGs folder to import (default: ./dags).")
     ] = None,
@@ -112,16 +111,13 @@ def local_test_command(
             "--label", metavar="KEY=VALUE", help="A label for the container (repeatable)."
         ),
     ] = None,
-    allow_stale: Annotated[
-        bool, typer.Option("--allow-stale", help="Test a dist/ built from inputs changed since.")
-    ] = False,
+    allow_stale: cli.AllowStaleOpt = False,
     airflow_version: cli.AirflowOpt = None,
     json_out: cli.JsonOpt = False,
     config: cli.ConfigOpt = None,
 ) -> None:
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
     from mwaadeps.build.dist import check_fresh
-    from mwaadeps.errors import LocalTestFailed, MwaadepsError
     from mwaadeps.localtest.run import (
         LocalTestReport,
         bundle_target,
@@ -161,36 +157,8 @@ def local_test_command(
                 verbose=verbose,
             )
     except Terminated:
-        message = "Terminated; the test-local container was removed."
-        if json_out:
-            terminated = MwaadepsError(message)
-            terminated.code = "terminated"
-            ui.json_error(terminated)
-        else:
-            ui.err_console.print(message)
-        raise typer.Exit(143) from None
-    if json_out and report.ok:
-        ui.print_json({**report.to_dict(), "error": None})
-    elif json_out:
-        names = ", ".join(s.name for s in report.failed)
-        failed = LocalTestFailed(
-            f"test-local failed in {tag} ({names}).",
-            hint="steps says why each failed; fix the bundle, then build again.",
-        )
-        ui.json_error(failed, **report.to_dict())
-    else:
-        shown = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}
-        rows = [(s.name, shown[s.status], f"{s.seconds:.1f}") for s in report.steps]
-        ui.table(f"test-local in {tag}", ["step", "result", "seconds"], rows)
-        for step in report.failed:
-            ui.info(f"\n{step.name} failed:\n{step.message}")
-        if report.ok:
-            ui.success(f"The bundle in {settings.out_dir} installs and loads as on MWAA.")
-        else:
-            names = ", ".join(s.name for s in report.failed)
-            ui.info(f"\n✘ test-local failed ({names}).")
-    if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(render.local_test_terminated(json_out)) from None
+    raise typer.Exit(render.local_test(report, tag, settings.out_dir, json_out))
 
 
 @runner_app.command("build")
@@ -220,16 +188,7 @@ def runner_build(
     )
     with ui.reporter(quiet=json_out) as rep:
         image = build_runner_image(settings, base_image=base_image, tag=tag, reporter=rep)
-    if json_out:
-        ui.print_json({"ok": True, **image.to_dict()})
-    elif image.built:
-        ui.success(
-            f"Built {image.tag} ({image.image_id[7:19]}): Airflow {image.airflow_version}, "
-            f"Python {image.python_version}, pip {image.pip_version}, "
-            f"{image.wheels} wheels, from {image.base_image}."
-        )
-    else:
-        ui.success(f"{image.tag} is up to date ({image.image_id[7:19]}); nothing to build.")
+    raise typer.Exit(render.runner_image(image, json_out))
 
 
 def register(app: typer.Typer) -> None:

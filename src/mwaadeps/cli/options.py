@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from mwaadeps.choices import BuildMode, ResolverName, WorkerReplacement
+
 # What the one error boundary (cli.main) needs to know about the running command.
 STATE: dict[str, Any] = {"debug": False, "json": False}
 
@@ -26,6 +28,32 @@ ConstraintsOpt = Annotated[
     typer.Option("--constraints", help="Airflow constraints: a local file or URL."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for machines.")]
+ModeOpt = Annotated[
+    BuildMode | None,
+    typer.Option(
+        "--mode", case_sensitive=False, help="bundle (offline wheels in plugins.zip) or index."
+    ),
+]
+ResolverOpt = Annotated[
+    ResolverName | None,
+    typer.Option("--resolver", case_sensitive=False, help="uv (default, any host) or pip-tools."),
+]
+WorkerOpt = Annotated[
+    WorkerReplacement | None,
+    typer.Option(
+        "--worker-replacement",
+        case_sensitive=False,
+        help="graceful or forced (MWAA's default: forced).",
+    ),
+]
+# Options of the commands that read a built bundle (deploy, diff, status, test-local).
+DistOpt = Annotated[
+    Path | None, typer.Option("--dist", help="The bundle folder (default: the build's out dir).")
+]
+AllowStaleOpt = Annotated[
+    bool,
+    typer.Option("--allow-stale", help="Use a dist/ built from inputs that changed since."),
+]
 ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", help="mwaadeps.toml to use (default: the nearest one, from here up)."),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mwaadeps import __version__
+from mwaadeps.build.dist import local_artifacts, read_manifest
 from mwaadeps.deploy.aws import Aws, connect, translate
 from mwaadeps.deploy.logs import install_logs
 from mwaadeps.deploy.models import (
@@ -31,22 +32,20 @@ from mwaadeps.deploy.models import (
     InstallLogs,
     Interrupted,
     Preflight,
-    _epoch,
-    _manifest,
-    _now,
-    local_artifacts,
+    iso_time,
+    to_epoch,
 )
 from mwaadeps.deploy.plan import (
-    _object_sha256,
-    _sse,
-    _update_kwargs,
     deployed_artifacts,
+    object_sha256,
     plan_deploy,
+    sse_args,
+    update_kwargs,
     upload_file,
     wait_for_update,
 )
 from mwaadeps.deploy.preflight import get_environment, preflight
-from mwaadeps.deploy.records import _iso, _locked, _update_record, _write_record, history
+from mwaadeps.deploy.records import history, holding_lock, update_record, write_record
 from mwaadeps.errors import AwsError, MwaadepsError, PreflightError
 from mwaadeps.progress import NullReporter, Reporter
 
@@ -109,7 +108,7 @@ def _judge(
     return None, logs
 
 
-def _light_preflight(
+def light_preflight(
     aws: Aws, config: EnvironmentConfig, environment: Mapping[str, Any]
 ) -> Preflight:
     """What resolving a record needs, without the deploy checks (status, promote's source)."""
@@ -133,9 +132,9 @@ def resolve_pending(
     if status not in TERMINAL:
         return records
     update = environment.get("LastUpdate") or {}
-    created = _epoch(update.get("CreatedAt"))
+    created = to_epoch(update.get("CreatedAt"))
     before = last.data.get("previous_update_epoch")
-    changes: dict[str, Any] = {"status": status, "resolved_at": _now(), "resolved_by": by}
+    changes: dict[str, Any] = {"status": status, "resolved_at": iso_time(), "resolved_by": by}
     if created is None or (isinstance(before, int | float) and abs(created - before) < 0.001):
         error: ErrorInfo | None = ErrorInfo(
             "not_started",
@@ -155,7 +154,7 @@ def resolve_pending(
         else:
             changes["outcome"] = "success" if error is None else "failed"
     changes["error"] = error.as_json() if error else None
-    _update_record(pre, last, changes)
+    update_record(pre, last, changes)
     rep.warn(
         f"Deployment {last.id} of {pre.name} was pending; MWAA says it ended: "
         f"{changes['outcome']}{' (' + error.message + ')' if error else ''}."
@@ -215,7 +214,7 @@ def deploy(
     options = options or DeployOptions()
     rep = reporter or NullReporter()
     local = local_artifacts(dist)
-    manifest = _manifest(dist)
+    manifest = read_manifest(dist)
     pre = preflight(config, rep)
     records = resolve_pending(pre, history(config, pre.aws, rep), "deploy", rep)
     plan = plan_deploy(pre, dist, rep)
@@ -300,7 +299,7 @@ def _apply(
     changed (upload / copy), one UpdateEnvironment, wait, verify, record, release the lock."""
     if options.dry_run or not any(p.changes for p in result.plan):
         return result
-    with _locked(pre, result.action, options, rep):
+    with holding_lock(pre, result.action, options, rep):
         now = get_environment(pre.aws, pre.name)
         if str(now.get("Status")) not in UPDATABLE:
             raise PreflightError(
@@ -343,13 +342,13 @@ def _update_and_verify(
 ) -> DeployResult:
     """One UpdateEnvironment, recorded as pending at once; then wait, read the install logs,
     and record the outcome. An interrupted, lost or timed-out wait leaves it pending."""
-    kwargs = _update_kwargs(pre.name, result.plan, versions, options.worker_replacement)
-    previous = _epoch((pre.environment.get("LastUpdate") or {}).get("CreatedAt"))
+    kwargs = update_kwargs(pre.name, result.plan, versions, options.worker_replacement)
+    previous = to_epoch((pre.environment.get("LastUpdate") or {}).get("CreatedAt"))
     data: dict[str, Any] = {
         **record,
         "environment": pre.name,
         "env_key": pre.config.key,
-        "time": _now(),
+        "time": iso_time(),
         "who": pre.caller,
         "tool": f"mwaadeps {__version__}",
         "worker_replacement": kwargs.get("WorkerReplacementStrategy"),
@@ -391,17 +390,17 @@ def _update_and_verify(
                         or "MWAA did not start the update; fix the cause and deploy again.",
                     ),
                 )
-            record_id, key = _write_record(pre, data)
+            record_id, key = write_record(pre, data)
         result = _replace(
             result,
             update_called=True,
             status="UPDATING",
             record_id=record_id,
             record_key=key,
-            started_at=_iso(started),
+            started_at=iso_time(started),
         )
         rep.step(
-            f"Update of {pre.name} started at {_iso(started)}; recorded as pending deployment "
+            f"Update of {pre.name} started at {iso_time(started)}; recorded as pending deployment "
             f"{record_id} ({key})"
         )
         if not options.wait:
@@ -455,8 +454,8 @@ def _wait_and_verify(
             error=ErrorInfo(
                 "wait_lost",
                 f"Lost track of the update of {pre.name} while waiting ({exc.message}). "
-                f"UpdateEnvironment was called at {_iso(started)} and the update goes on in MWAA; "
-                f"recorded as pending deployment {record_id}.",
+                f"UpdateEnvironment was called at {iso_time(started)} and the update goes on "
+                f"in MWAA; recorded as pending deployment {record_id}.",
                 f"mwaadeps status --env {pre.config.key} shows how it ended (and records it).",
             ),
         )
@@ -474,9 +473,9 @@ def _wait_and_verify(
             ),
         )
     last = environment.get("LastUpdate") or {}
-    since = _epoch(last.get("CreatedAt")) or started
+    since = to_epoch(last.get("CreatedAt")) or started
     error, logs = _judge(pre.aws, pre.config, environment, since, rep)
-    _update_record(
+    update_record(
         pre,
         pending,
         {
@@ -516,12 +515,12 @@ def _stopped(
         status="UPDATING",
         record_id=record_id,
         record_key=key,
-        started_at=_iso(started),
+        started_at=iso_time(started),
         interrupted=signum,
         error=ErrorInfo(
             "interrupted",
             f"Interrupted ({name}) while waiting: UpdateEnvironment of {pre.name} was called at "
-            f"{_iso(started)} and the update goes on in MWAA; recorded as pending deployment "
+            f"{iso_time(started)} and the update goes on in MWAA; recorded as pending deployment "
             f"{record_id} ({key}).",
             f"mwaadeps status --env {pre.config.key} shows how it ended (and records it).",
         ),
@@ -565,7 +564,7 @@ def rollback(
     rep.step(f"Rolling {config.name} back to deployment {chosen.id}")
     plan = []
     for artifact, (key, version) in chosen.versions().items():
-        sha, size = _object_sha256(pre.aws, pre.bucket, key, version)
+        sha, size = object_sha256(pre.aws, pre.bucket, key, version)
         if sha is None:
             raise PreflightError(
                 f"s3://{pre.bucket}/{key} version {version} (record {chosen.id}) no longer exists.",
@@ -631,7 +630,7 @@ def promote(
             f"{source.name} runs no requirements, plugins or startup script.",
             hint=f"Deploy to {source.key} first.",
         )
-    src_pre = _light_preflight(src_aws, source, src_env)
+    src_pre = light_preflight(src_aws, source, src_env)
     src_records = resolve_pending(src_pre, history(source, src_aws, rep), "promote", rep)
     health = running_health(src_aws, source, src_env, src_records, rep)
     if health.state != "healthy":
@@ -709,12 +708,12 @@ def _copy(pre: Preflight, src_bucket: str, src: DeployedArtifact, item: Artifact
             MetadataDirective="REPLACE",
             Metadata={"sha256": item.sha256, "mwaadeps-version": __version__},
             ChecksumAlgorithm="SHA256",
-            **_sse(pre.kms_key),
+            **sse_args(pre.kms_key),
         )
     version = response.get("VersionId")
     if not version:
         raise AwsError(f"S3 returned no version for {where}; bucket versioning is not enabled.")
-    copied, _ = _object_sha256(pre.aws, pre.bucket, item.key, version)
+    copied, _ = object_sha256(pre.aws, pre.bucket, item.key, version)
     if copied != item.sha256:
         raise AwsError(
             f"The copy at {where} (version {version}) has sha256 {copied}, not {item.sha256}.",

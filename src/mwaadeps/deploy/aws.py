@@ -8,7 +8,7 @@ profiles) unless the environment's ``endpoint-url`` overrides them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -276,3 +276,16 @@ def translate(action: str, resource: str, aws: Aws | None = None) -> Iterator[No
             raise
         secrets = aws.secrets() if aws is not None else ()
         raise describe(exc, action, resource, secrets) from None
+
+
+def aws_call(aws: Aws, action: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    """fn(**kwargs); ClientErrors pass through for the caller, other botocore errors
+    (connection, credentials) become MwaadepsErrors."""
+    import botocore.exceptions as bx
+
+    try:
+        return fn(**kwargs)
+    except bx.ClientError:
+        raise
+    except bx.BotoCoreError as exc:
+        raise describe(exc, action, aws.env.name, aws.secrets()) from None

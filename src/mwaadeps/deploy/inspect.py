@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mwaadeps.deploy.apply import _light_preflight, resolve_pending, running_health
+from mwaadeps.build.dist import local_artifacts
+from mwaadeps.deploy.apply import light_preflight, resolve_pending, running_health
 from mwaadeps.deploy.aws import connect, translate
 from mwaadeps.deploy.logs import install_logs
 from mwaadeps.deploy.models import (
@@ -15,7 +15,7 @@ from mwaadeps.deploy.models import (
     DiffReport,
     InstallLogs,
     StatusReport,
-    _jsonable,
+    jsonable,
 )
 from mwaadeps.deploy.plan import deployed_artifacts
 from mwaadeps.deploy.preflight import get_environment
@@ -41,9 +41,7 @@ def status(
     environment = get_environment(aws, config.name)
     bucket = str(environment.get("SourceBucketArn", "")).rsplit(":", 1)[-1] or config.bucket
     deployed = deployed_artifacts(aws, bucket, environment)
-    local: dict[str, Path] = {}
-    if dist is not None and dist.is_dir():
-        local = {a.name: dist / a.name for a in ARTIFACTS if (dist / a.name).is_file()}
+    local = local_artifacts(dist, required=False) if dist is not None else {}
     rows = []
     for spec in ARTIFACTS:
         d = deployed[spec.name]
@@ -57,7 +55,7 @@ def status(
         rows.append(ArtifactStatus(spec.name, d.key, d.version, d.sha256, local_sha, state))
     last_record, health = None, None
     try:
-        pre = _light_preflight(aws, config, environment)
+        pre = light_preflight(aws, config, environment)
         records = resolve_pending(pre, history(config, aws, rep), "status", rep)
         last_record = records[-1].as_json() if records else None
         if any(d.key for d in deployed.values()):
@@ -69,38 +67,32 @@ def status(
         aws.region,
         str(environment.get("Status")),
         environment.get("AirflowVersion"),
-        _jsonable(environment.get("LastUpdate")),
+        jsonable(environment.get("LastUpdate")),
         tuple(rows),
         last_record,
         health,
     )
 
 
-def _parse_requirements(text: str) -> tuple[dict[str, str], set[str]]:
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
+def requirement_pins(text: str, name: str) -> tuple[dict[str, str], set[str]]:
+    """The packages (name -> pinned version or specifier) and option lines of a requirements
+    text (``name`` labels it), read by the project's parser; nested files are not followed."""
+    from mwaadeps.requirements.parser import parse_requirements
 
+    path = Path(name)
+    parsed = parse_requirements(path, overrides={path: text.encode("utf-8")})
     packages: dict[str, str] = {}
-    options: set[str] = set()
-    for raw in text.replace("\\\n", " ").splitlines():
-        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
-        if not line:
+    for item in parsed.requirements:
+        if item.origin.file != path:
             continue
-        if line.startswith("-"):
-            options.add(" ".join(line.split()))
-            continue
-        try:
-            req = Requirement(line.split(" --hash")[0].strip())
-        except InvalidRequirement:
-            options.add(line)
-            continue
-        specs = list(req.specifier)
-        version = (
-            specs[0].version
-            if len(specs) == 1 and specs[0].operator in ("==", "===")
-            else str(req.specifier) or "*"
-        )
-        packages[canonicalize_name(req.name)] = version
+        specs = list(item.requirement.specifier)
+        exact = len(specs) == 1 and specs[0].operator in ("==", "===")
+        packages[item.name] = specs[0].version if exact else str(item.requirement.specifier) or "*"
+    options = {
+        o.name if o.shown is None else f"{o.name} {o.shown}"
+        for o in parsed.options
+        if o.origin.file == path
+    }
     return packages, options
 
 
@@ -127,8 +119,8 @@ def diff(config: EnvironmentConfig, dist: Path, reporter: Reporter | None = None
             kwargs["VersionId"] = version
         with translate(f"read s3://{bucket}/{key}", key, aws):
             deployed_text = aws.s3.get_object(**kwargs)["Body"].read().decode("utf-8", "replace")
-    old, old_opts = _parse_requirements(deployed_text)
-    new, new_opts = _parse_requirements(local_path.read_text(encoding="utf-8"))
+    old, old_opts = requirement_pins(deployed_text, f"s3://{bucket}/{key}")
+    new, new_opts = requirement_pins(local_path.read_text(encoding="utf-8"), str(local_path))
     return DiffReport(
         config.name,
         version,

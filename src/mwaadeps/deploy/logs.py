@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from mwaadeps.deploy.aws import Aws, error_code, translate
-from mwaadeps.deploy.models import LOG_PREFIXES, InstallLogs, LogStream, _call, _epoch
+from mwaadeps.deploy.aws import Aws, aws_call, error_code, translate
+from mwaadeps.deploy.models import LOG_PREFIXES, InstallLogs, LogStream, to_epoch
 from mwaadeps.progress import NullReporter, Reporter
 
 
@@ -23,7 +23,7 @@ def install_logs(
     rep = reporter or NullReporter()
     name = str(environment.get("Name"))
     if since is None:
-        since = _epoch((environment.get("LastUpdate") or {}).get("CreatedAt"))
+        since = to_epoch((environment.get("LastUpdate") or {}).get("CreatedAt"))
     groups = []
     for module in (environment.get("LoggingConfiguration") or {}).values():
         arn = (module or {}).get("CloudWatchLogGroupArn")
@@ -35,7 +35,7 @@ def install_logs(
     for group in sorted(set(groups)):
         for prefix in LOG_PREFIXES:
             try:
-                found = _call(
+                found = aws_call(
                     aws,
                     f"list log streams of {group}",
                     _streams,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mwaadeps.deploy.aws import Aws, describe
-from mwaadeps.errors import BundleError, ConfigError, PreflightError
+from mwaadeps.choices import WorkerReplacement, parse_choice
+from mwaadeps.deploy.aws import Aws
 
 if TYPE_CHECKING:
     from mwaadeps.config import EnvironmentConfig
@@ -32,9 +29,6 @@ TERMINAL = ("AVAILABLE", "UPDATE_FAILED", "UNAVAILABLE", "CREATE_FAILED", "DELET
 RECORDS_DIR = ".mwaadeps/deployments/"
 
 
-LOCK_NAME = ".mwaadeps/lock.json"
-
-
 MB = 1024 * 1024
 
 
@@ -42,39 +36,6 @@ MB = 1024 * 1024
 # the end yet (no wait, an interrupted or timed-out wait); the next status/deploy/rollback
 # resolves it from MWAA's LastUpdate and the install logs.
 OUTCOMES = ("success", "failed", "pending", "unknown", "not_started")
-
-
-_REFUSE: dict[str, tuple[str, str]] = {
-    "UPDATING": (
-        "an update is already in progress",
-        "Wait for it to finish (mwaadeps status --env {key}), then deploy again.",
-    ),
-    "CREATING": (
-        "it is still being created",
-        "Wait until it is AVAILABLE (mwaadeps status --env {key}), then deploy.",
-    ),
-    "PENDING": ("it is pending creation", "Wait until it is AVAILABLE, then deploy."),
-    "ROLLING_BACK": (
-        "it is rolling back a failed update",
-        "Wait until it is UPDATE_FAILED or AVAILABLE, then deploy again.",
-    ),
-    "MAINTENANCE": (
-        "it is in its maintenance window",
-        "Wait for the maintenance to end (mwaadeps status --env {key}), then deploy.",
-    ),
-    "CREATING_SNAPSHOT": ("MWAA is taking a snapshot of it", "Wait a few minutes and retry."),
-    "DELETING": ("it is being deleted", "Deploy to another environment."),
-    "DELETED": ("it has been deleted", "Deploy to another environment."),
-    "CREATE_FAILED": (
-        "it failed to create",
-        "Fix or recreate the environment in the MWAA console first.",
-    ),
-    "UNAVAILABLE": (
-        "it is UNAVAILABLE (not stable)",
-        "Investigate with mwaadeps logs --env {key} and the MWAA console; deploy "
-        "once it is AVAILABLE or UPDATE_FAILED.",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -106,7 +67,7 @@ class DeployOptions:
 
     dry_run: bool = False
     wait: bool = True
-    worker_replacement: str | None = None
+    worker_replacement: WorkerReplacement | None = None
     poll_interval: float = 15.0
     timeout: float = 3600.0
     multipart_threshold: int = 16 * MB
@@ -227,10 +188,6 @@ class DeployResult:
     started_at: str | None = None  # when UpdateEnvironment was called (ISO, UTC)
     interrupted: int | None = None  # the signal that stopped the wait
 
-    @property
-    def uploads(self) -> int:
-        return sum(1 for p in self.plan if p.changes)
-
     def as_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
@@ -258,12 +215,6 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
-
-
-class LockedError(PreflightError):
-    """Another deployer holds the environment's lock."""
-
-    code = "locked"
 
 
 @dataclass(frozen=True)
@@ -409,24 +360,14 @@ class DeploymentRecord:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _b64(hex_digest: str) -> str:
-    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+def iso_time(epoch: float | None = None) -> str:
+    """An instant (default: now) as ISO 8601 UTC, to the second."""
+    now = datetime.now(timezone.utc)
+    when = now if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
+    return when.isoformat(timespec="seconds")
 
 
-def _from_b64(value: str) -> str | None:
-    if "-" in value:  # a composite (multipart) checksum is not the file's sha256
-        return None
-    try:
-        return base64.b64decode(value).hex()
-    except ValueError:
-        return None
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _epoch(value: Any) -> float | None:
+def to_epoch(value: Any) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()
     if isinstance(value, int | float):
@@ -434,61 +375,15 @@ def _epoch(value: Any) -> float | None:
     return None
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """An AWS response as JSON data: datetimes as ISO text, no ResponseMetadata."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
+        return {k: jsonable(v) for k, v in value.items() if k != "ResponseMetadata"}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
-
-
-def _records_prefix(env: EnvironmentConfig) -> str:
-    folder = env.requirements_key.rpartition("/")[0]
-    return f"{folder}/{RECORDS_DIR}" if folder else RECORDS_DIR
-
-
-def local_artifacts(dist: Path) -> dict[str, Path]:
-    """The artifacts present in a dist/ folder (at least one is required)."""
-    if not dist.is_dir():
-        raise BundleError(
-            f"The bundle folder {dist} does not exist.",
-            hint="Run mwaadeps build first, or pass --dist.",
-        )
-    found = {a.name: dist / a.name for a in ARTIFACTS if (dist / a.name).is_file()}
-    if not found:
-        raise BundleError(
-            f"{dist} has no requirements.txt, plugins.zip or startup.sh.",
-            hint="Run mwaadeps build first, or pass --dist.",
-        )
-    return found
-
-
-def _manifest(dist: Path) -> dict[str, Any] | None:
-    path = dist / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BundleError(
-            f"{path} is not valid JSON ({exc}).", hint="Rebuild with mwaadeps build."
-        ) from None
-    return data if isinstance(data, dict) else None
-
-
-def _call(aws: Aws, action: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """fn(**kwargs); ClientErrors pass through for the caller, other botocore errors
-    (connection, credentials) become MwaadepsErrors."""
-    import botocore.exceptions as bx
-
-    try:
-        return fn(**kwargs)
-    except bx.ClientError:
-        raise
-    except bx.BotoCoreError as exc:
-        raise describe(exc, action, aws.env.name, aws.secrets()) from None
 
 
 # -- judging an update, resolving pending records, the health of what runs -------------------
@@ -510,11 +405,10 @@ class Health:
         }
 
 
-def resolve_worker_replacement(value: str | None, config: EnvironmentConfig) -> str | None:
+def resolve_worker_replacement(
+    value: str | None, config: EnvironmentConfig
+) -> WorkerReplacement | None:
     """CLI value > environment config > MWAA's default (None)."""
-    chosen = value or config.worker_replacement
-    if chosen is None:
-        return None
-    if chosen.lower() not in ("graceful", "forced"):
-        raise ConfigError(f"--worker-replacement must be graceful or forced, not {chosen!r}.")
-    return chosen.lower()
+    if value:
+        return parse_choice(WorkerReplacement, value, "--worker-replacement")
+    return config.worker_replacement

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from mwaadeps import __version__
-from mwaadeps.deploy.aws import Aws, error_code, translate
+from mwaadeps.build.dist import local_artifacts
+from mwaadeps.deploy.aws import Aws, aws_call, error_code, translate
 from mwaadeps.deploy.models import (
     ARTIFACTS,
     TERMINAL,
@@ -20,10 +21,6 @@ from mwaadeps.deploy.models import (
     DeployedArtifact,
     DeployOptions,
     Preflight,
-    _b64,
-    _call,
-    _from_b64,
-    local_artifacts,
 )
 from mwaadeps.deploy.preflight import get_environment
 from mwaadeps.digest import sha256_file
@@ -33,7 +30,20 @@ from mwaadeps.progress import NullReporter, Reporter
 # -- reading what is deployed --------------------------------------------------------------
 
 
-def _object_sha256(
+def _b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode()
+
+
+def _from_b64(value: str) -> str | None:
+    if "-" in value:  # a composite (multipart) checksum is not the file's sha256
+        return None
+    try:
+        return base64.b64decode(value).hex()
+    except ValueError:
+        return None
+
+
+def object_sha256(
     aws: Aws, bucket: str, key: str, version: str | None
 ) -> tuple[str | None, int | None]:
     """sha256 (metadata, S3 checksum, or by reading it) and size of one object version."""
@@ -43,7 +53,7 @@ def _object_sha256(
     if version:
         kwargs["VersionId"] = version
     try:
-        head = _call(aws, f"read s3://{bucket}/{key}", aws.s3.head_object, **kwargs)
+        head = aws_call(aws, f"read s3://{bucket}/{key}", aws.s3.head_object, **kwargs)
     except bx.ClientError as exc:
         if error_code(exc) in ("404", "NoSuchKey", "NoSuchVersion", "403", "AccessDenied"):
             return None, None
@@ -73,7 +83,7 @@ def deployed_artifacts(
     for spec in ARTIFACTS:
         key = environment.get(spec.path_field)
         version = environment.get(spec.version_field)
-        sha, size = _object_sha256(aws, bucket, key, version) if key else (None, None)
+        sha, size = object_sha256(aws, bucket, key, version) if key else (None, None)
         out[spec.name] = DeployedArtifact(spec.name, key, version, sha, size)
     return out
 
@@ -133,7 +143,7 @@ def plan_deploy(
     return tuple(plan)
 
 
-def _sse(kms_key: str | None) -> dict[str, Any]:
+def sse_args(kms_key: str | None) -> dict[str, Any]:
     return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else {}
 
 
@@ -152,7 +162,7 @@ def upload_file(
     size = path.stat().st_size
     extra: dict[str, Any] = {
         "Metadata": {"sha256": sha, "mwaadeps-version": __version__},
-        **_sse(kms_key),
+        **sse_args(kms_key),
     }
     where = f"s3://{bucket}/{key}"
     with translate(f"upload {path.name} to {where}", where, aws):
@@ -231,7 +241,7 @@ def _multipart(
         raise
 
 
-def _update_kwargs(
+def update_kwargs(
     name: str,
     plan: tuple[ArtifactPlan, ...],
     versions: Mapping[str, str | None],

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from mwaadeps.deploy.aws import Aws, connect, error_code, translate
-from mwaadeps.deploy.models import _REFUSE, UPDATABLE, Preflight, _call
+from mwaadeps.deploy.aws import Aws, aws_call, connect, error_code, translate
+from mwaadeps.deploy.models import UPDATABLE, Preflight
 from mwaadeps.errors import PreflightError
 from mwaadeps.progress import NullReporter, Reporter
 
@@ -17,13 +17,46 @@ if TYPE_CHECKING:
 # -- preflight ---------------------------------------------------------------------------------
 
 
+_REFUSE: dict[str, tuple[str, str]] = {
+    "UPDATING": (
+        "an update is already in progress",
+        "Wait for it to finish (mwaadeps status --env {key}), then deploy again.",
+    ),
+    "CREATING": (
+        "it is still being created",
+        "Wait until it is AVAILABLE (mwaadeps status --env {key}), then deploy.",
+    ),
+    "PENDING": ("it is pending creation", "Wait until it is AVAILABLE, then deploy."),
+    "ROLLING_BACK": (
+        "it is rolling back a failed update",
+        "Wait until it is UPDATE_FAILED or AVAILABLE, then deploy again.",
+    ),
+    "MAINTENANCE": (
+        "it is in its maintenance window",
+        "Wait for the maintenance to end (mwaadeps status --env {key}), then deploy.",
+    ),
+    "CREATING_SNAPSHOT": ("MWAA is taking a snapshot of it", "Wait a few minutes and retry."),
+    "DELETING": ("it is being deleted", "Deploy to another environment."),
+    "DELETED": ("it has been deleted", "Deploy to another environment."),
+    "CREATE_FAILED": (
+        "it failed to create",
+        "Fix or recreate the environment in the MWAA console first.",
+    ),
+    "UNAVAILABLE": (
+        "it is UNAVAILABLE (not stable)",
+        "Investigate with mwaadeps logs --env {key} and the MWAA console; deploy "
+        "once it is AVAILABLE or UPDATE_FAILED.",
+    ),
+}
+
+
 def get_environment(aws: Aws, name: str) -> dict[str, Any]:
     """GetEnvironment, with a clear error when the environment does not exist."""
     import botocore.exceptions as bx
 
     try:
         return dict(
-            _call(aws, f"read MWAA environment {name}", aws.mwaa.get_environment, Name=name)[
+            aws_call(aws, f"read MWAA environment {name}", aws.mwaa.get_environment, Name=name)[
                 "Environment"
             ]
         )
@@ -84,7 +117,7 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
     rep.step(f"Preflight: bucket {bucket} (versioning, public access block)")
     try:
         versioning = (
-            _call(aws, f"read bucket {bucket}", aws.s3.get_bucket_versioning, Bucket=bucket).get(
+            aws_call(aws, f"read bucket {bucket}", aws.s3.get_bucket_versioning, Bucket=bucket).get(
                 "Status"
             )
             or "never enabled"
@@ -108,9 +141,9 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
             "--versioning-configuration Status=Enabled",
         )
     try:
-        block = _call(aws, f"read bucket {bucket}", aws.s3.get_public_access_block, Bucket=bucket)[
-            "PublicAccessBlockConfiguration"
-        ]
+        block = aws_call(
+            aws, f"read bucket {bucket}", aws.s3.get_public_access_block, Bucket=bucket
+        )["PublicAccessBlockConfiguration"]
     except bx.ClientError as exc:
         code = error_code(exc)
         if code == "NoSuchPublicAccessBlockConfiguration":
@@ -141,7 +174,7 @@ def _check_bucket(aws: Aws, config: EnvironmentConfig, rep: Reporter) -> Iterato
                 "IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
             )
     try:
-        location = _call(
+        location = aws_call(
             aws, f"read bucket {bucket}", aws.s3.get_bucket_location, Bucket=bucket
         ).get("LocationConstraint")
     except bx.ClientError:
@@ -171,7 +204,9 @@ def _check_key(
 
     rep.step(f"Preflight: KMS key {key}")
     try:
-        meta = _call(aws, f"describe KMS key {key}", aws.kms.describe_key, KeyId=key)["KeyMetadata"]
+        meta = aws_call(aws, f"describe KMS key {key}", aws.kms.describe_key, KeyId=key)[
+            "KeyMetadata"
+        ]
     except bx.ClientError as exc:
         code = error_code(exc)
         if code in ("AccessDeniedException", "AccessDenied"):
@@ -198,7 +233,7 @@ def _check_key(
         ]
     if "alias/" in env_key:  # MWAA takes no alias, but resolve one anyway
         try:
-            described = _call(
+            described = aws_call(
                 aws, f"describe KMS key {env_key}", aws.kms.describe_key, KeyId=env_key
             )
         except bx.ClientError:

@@ -8,23 +8,21 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from mwaadeps import __version__
-from mwaadeps.deploy.aws import Aws, connect, error_code, translate
+from mwaadeps.deploy.aws import Aws, aws_call, connect, error_code, translate
 from mwaadeps.deploy.models import (
     OUTCOMES,
+    RECORDS_DIR,
     DeploymentRecord,
     DeployOptions,
-    LockedError,
     Preflight,
-    _call,
-    _jsonable,
-    _records_prefix,
+    iso_time,
+    jsonable,
 )
-from mwaadeps.deploy.plan import _sse
-from mwaadeps.errors import AwsError, MwaadepsError
+from mwaadeps.deploy.plan import sse_args
+from mwaadeps.errors import AwsError, LockedError, MwaadepsError
 from mwaadeps.progress import NullReporter, Reporter
 
 if TYPE_CHECKING:
@@ -35,6 +33,11 @@ if TYPE_CHECKING:
 
 
 _RECORD_RE = re.compile(r"(?:^|/)(\d+)\.json$")
+
+
+def _records_prefix(env: EnvironmentConfig) -> str:
+    folder = env.requirements_key.rpartition("/")[0]
+    return f"{folder}/{RECORDS_DIR}" if folder else RECORDS_DIR
 
 
 def _record_problem(data: Any, record_id: int, config: EnvironmentConfig) -> str | None:
@@ -121,18 +124,18 @@ def history(
 
 
 def _put_record(pre: Preflight, key: str, data: Mapping[str, Any]) -> None:
-    body = json.dumps(_jsonable(data), indent=2, sort_keys=True).encode()
+    body = json.dumps(jsonable(data), indent=2, sort_keys=True).encode()
     with translate(f"record the deployment in s3://{pre.bucket}/{key}", key, pre.aws):
         pre.aws.s3.put_object(
             Bucket=pre.bucket,
             Key=key,
             Body=body,
             ContentType="application/json",
-            **_sse(pre.kms_key),
+            **sse_args(pre.kms_key),
         )
 
 
-def _write_record(pre: Preflight, data: dict[str, Any]) -> tuple[int, str]:
+def write_record(pre: Preflight, data: dict[str, Any]) -> tuple[int, str]:
     """A new record: the highest id ever used + 1, written only if that key is free."""
     import botocore.exceptions as bx
 
@@ -155,23 +158,29 @@ def _write_record(pre: Preflight, data: dict[str, Any]) -> tuple[int, str]:
     )
 
 
-def _put_record_raw(pre: Preflight, key: str, data: Mapping[str, Any]) -> None:
-    """put_object If-None-Match: *, letting ClientErrors through."""
-    body = json.dumps(_jsonable(data), indent=2, sort_keys=True).encode()
-    _call(
+def _put_new_json(pre: Preflight, key: str, body: bytes, action: str) -> Any:
+    """put_object of a JSON body that must not exist yet (If-None-Match: *); ClientErrors
+    pass through (PreconditionFailed: someone wrote it first)."""
+    return aws_call(
         pre.aws,
-        f"record the deployment in s3://{pre.bucket}/{key}",
+        action,
         pre.aws.s3.put_object,
         Bucket=pre.bucket,
         Key=key,
         Body=body,
         ContentType="application/json",
         IfNoneMatch="*",
-        **_sse(pre.kms_key),
+        **sse_args(pre.kms_key),
     )
 
 
-def _update_record(pre: Preflight, record: DeploymentRecord, changes: Mapping[str, Any]) -> None:
+def _put_record_raw(pre: Preflight, key: str, data: Mapping[str, Any]) -> None:
+    """put_object If-None-Match: *, letting ClientErrors through."""
+    body = json.dumps(jsonable(data), indent=2, sort_keys=True).encode()
+    _put_new_json(pre, key, body, f"record the deployment in s3://{pre.bucket}/{key}")
+
+
+def update_record(pre: Preflight, record: DeploymentRecord, changes: Mapping[str, Any]) -> None:
     """Overwrite a record (same id) with its resolved outcome."""
     _put_record(pre, record.key, {**record.data, **changes, "id": record.id})
 
@@ -193,16 +202,12 @@ def _lock_key(config: EnvironmentConfig) -> str:
     return _records_prefix(config).removesuffix("deployments/") + "lock.json"
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
-
-
 def _read_lock(pre: Preflight, key: str) -> tuple[dict[str, Any] | None, str | None]:
     """(the lock's JSON or None when unreadable, its VersionId); (None, None) when absent."""
     import botocore.exceptions as bx
 
     try:
-        got = _call(
+        got = aws_call(
             pre.aws,
             f"read s3://{pre.bucket}/{key}",
             pre.aws.s3.get_object,
@@ -247,25 +252,15 @@ def acquire_lock(
         "owner": owner,
         "environment": pre.name,
         "action": action,
-        "created": _iso(now),
-        "expires": _iso(now + ttl),
+        "created": iso_time(now),
+        "expires": iso_time(now + ttl),
         "expires_epoch": now + ttl,
         "tool": f"mwaadeps {__version__}",
     }
     body = json.dumps(data, indent=2, sort_keys=True).encode()
     for _ in range(5):
         try:
-            put = _call(
-                pre.aws,
-                f"write the deploy lock {where}",
-                pre.aws.s3.put_object,
-                Bucket=pre.bucket,
-                Key=key,
-                Body=body,
-                ContentType="application/json",
-                IfNoneMatch="*",
-                **_sse(pre.kms_key),
-            )
+            put = _put_new_json(pre, key, body, f"write the deploy lock {where}")
         except bx.ClientError as exc:
             if error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
                 with translate(f"write the deploy lock {where}", key, pre.aws):
@@ -316,7 +311,7 @@ def release_lock(pre: Preflight, lock: DeployLock, reporter: Reporter | None = N
 
 
 @contextlib.contextmanager
-def _locked(
+def holding_lock(
     pre: Preflight, action: str, options: DeployOptions, rep: Reporter
 ) -> Iterator[DeployLock]:
     ttl = (options.timeout if options.wait else 0.0) + 900.0

@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from mwaadeps.build.constraints import Constraints
-from mwaadeps.errors import ConfigError
+from mwaadeps.choices import BuildMode, parse_choice
 from mwaadeps.redact import literal_credentials, redact
 from mwaadeps.requirements.model import (
     MWAA_PREFIX,
@@ -28,7 +28,6 @@ from mwaadeps.requirements.model import (
 )
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
 
-MODES = ("bundle", "index")
 AIRFLOW = "apache-airflow"
 PLUGINS_DIR = "/usr/local/airflow/plugins"
 _CREDENTIAL_OPTIONS = (
@@ -496,13 +495,12 @@ def check_requirements(
     target: Target,
     constraints: Constraints | None,
     *,
-    mode: str = "bundle",
+    mode: str = BuildMode.BUNDLE,
 ) -> CheckReport:
     """Lint a parsed requirements file for ``target``; problems sorted by file and line."""
-    if mode not in MODES:
-        raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
-    problems = _Checker(req_file, target, constraints, mode).run()
-    return CheckReport(req_file.path, target, problems, mode)
+    chosen = parse_choice(BuildMode, mode, "mode")
+    problems = _Checker(req_file, target, constraints, chosen).run()
+    return CheckReport(req_file.path, target, problems, chosen)
 
 
 __all__ = [

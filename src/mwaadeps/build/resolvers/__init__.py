@@ -9,5 +9,9 @@ from __future__ import annotations
 from mwaadeps.build.resolvers.interface import Resolver
 from mwaadeps.build.resolvers.pip_tools import PipToolsResolver
 from mwaadeps.build.resolvers.uv import UvResolver
+from mwaadeps.choices import ResolverName
 
-RESOLVERS: dict[str, type[Resolver]] = {"uv": UvResolver, "pip-tools": PipToolsResolver}
+RESOLVERS: dict[str, type[Resolver]] = {  # keyed by ResolverName (its values)
+    ResolverName.UV: UvResolver,
+    ResolverName.PIP_TOOLS: PipToolsResolver,
+}

@@ -52,7 +52,7 @@ class Resolver(ABC):
         """Canonical name -> Resolved."""
 
 
-def _write_roots(job: ResolveJob, work: Path) -> list[str]:
+def write_roots(job: ResolveJob, work: Path) -> list[str]:
     files = []
     for root, lines in job.roots.items():
         path = work / f"{root}.in"

@@ -11,7 +11,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from mwaadeps.build.isolation import clean_env, pip_index_env
-from mwaadeps.build.resolvers.interface import Resolved, ResolveJob, Resolver, _write_roots
+from mwaadeps.build.resolvers.interface import Resolved, ResolveJob, Resolver, write_roots
 from mwaadeps.build.resolvers.uv import UvResolver, explain_uv_error
 from mwaadeps.errors import ResolutionError
 from mwaadeps.targets import Target
@@ -42,7 +42,7 @@ class PipToolsResolver(Resolver):
         self.check_host(job.target)
         with tempfile.TemporaryDirectory(prefix="mwaadeps-resolve-") as tmp:
             work = Path(tmp)
-            inputs = _write_roots(job, work)
+            inputs = write_roots(job, work)
             (work / "constraints.txt").write_text(job.constraints_text, encoding="utf-8")
             (work / "essential.txt").write_text(job.essential_text, encoding="utf-8")
             merged = work / "all.in"

@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 
 from mwaadeps.build.isolation import clean_env, index_args, uv_binary
 from mwaadeps.build.lockfile import Artifact
-from mwaadeps.build.resolvers.interface import Resolved, ResolveJob, Resolver, _write_roots
+from mwaadeps.build.resolvers.interface import Resolved, ResolveJob, Resolver, write_roots
 from mwaadeps.errors import FileSystemError, ResolutionError
 from mwaadeps.redact import redact_text
 
@@ -195,7 +195,7 @@ class UvResolver(Resolver):
     def resolve(self, job: ResolveJob) -> dict[str, Resolved]:
         with tempfile.TemporaryDirectory(prefix="mwaadeps-resolve-") as tmp:
             work = Path(tmp)
-            inputs = _write_roots(job, work)
+            inputs = write_roots(job, work)
             common = _common_args(job, work)
             pylock_args = ["pip", "compile", *inputs, *common, "--format", "pylock.toml"]
             graph_args = ["pip", "compile", *inputs, *common, "--annotation-style", "line"]
