@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from mwaadeps.requirements.fix import FixResult
     from mwaadeps.requirements.model import Problem
     from mwaadeps.requirements.rules import CheckReport
-    from mwaadeps.sandbox.server import SeededEnvironment
+    from mwaadeps.sandbox.seed import SeededEnvironment
     from mwaadeps.targets import Target
 
 
