@@ -237,7 +237,7 @@ def test_interrupt_removes_the_container(
 
 
 def test_missing_image_says_how_to_get_one(docker_client: Any) -> None:
-    from mwaadeps.localtest.run import pick_image
+    from mwaadeps.localtest.docker import pick_image
 
     with pytest.raises(DockerError) as info:
         pick_image(docker_client, "9.9.9")

@@ -415,18 +415,15 @@ def docker_installer(
 ) -> tuple[Installer | None, str]:
     """An installer running bundles in the runner container (localtest.run_bundle), and why
     not when it cannot: no engine, no image."""
-    from mwaadeps.localtest import run as localtest
+    from mwaadeps.localtest.docker import docker_client, pick_image
+    from mwaadeps.localtest.run import run_bundle
 
-    run_bundle = localtest.run_bundle
     try:
-        import docker
-
-        client = docker.from_env(timeout=5)
-        client.ping()
+        client = docker_client(timeout=5)
     except Exception:
         return None, "no Docker engine answers"
     try:
-        tag = str(localtest.pick_image(client, airflow_version, configured=image))
+        tag = str(pick_image(client, airflow_version, configured=image))
     except MwaadepsError as exc:
         return None, exc.message
 
