@@ -116,6 +116,7 @@ class LocalTestReport:
     dag_import_errors: dict[str, str] = field(default_factory=dict)
     pip_output: list[str] = field(default_factory=list)
     network: bool = False
+    committed: str | None = None  # the image committed after the install (commit_as)
 
     @property
     def failed(self) -> list[StepResult]:
@@ -571,6 +572,8 @@ def run_bundle(
     client: Any = None,
     target: Target | None = None,
     verbose: bool = False,
+    commit_as: str | None = None,
+    commit_labels: dict[str, str] | None = None,
 ) -> LocalTestReport:
     """Run the bundle in dist_dir in ``image`` as MWAA would; the container is always removed.
 
@@ -579,6 +582,9 @@ def run_bundle(
     ``target`` is what the bundle check holds wheels against (default: the manifest's).
     A startup script or pip running past its timeout is killed, as MWAA kills it.
     ``verbose`` streams every pip line (else "already satisfied" lines are counted).
+    ``commit_as`` ("repo:tag"): when pip install succeeded, the stopped container is
+    committed as that image (the bundle installed, the startup script's exports kept for
+    the probes), running as airflow, with ``commit_labels``; the report's ``committed``.
     """
     from docker.errors import APIError, DockerException, ImageNotFound
 
@@ -624,6 +630,7 @@ def run_bundle(
     killed = threading.Event()
     timer: threading.Timer | None = None
     exit_code = -1
+    committed: str | None = None
     reporter.step(f"Starting {image} ({'network' if network else 'no network'})")
     # Everything from here on, interruptions (Ctrl-C, SIGTERM via the CLI) included, ends in
     # the finally that removes the run's containers by label: even one whose create call was
@@ -675,6 +682,9 @@ def run_bundle(
             collector.feed(line)
         collector.close()
         exit_code = int(container.wait().get("StatusCode", -1))
+        if commit_as and not killed.is_set() and _installed_ok(collector.steps):
+            source = (client.images.get(image).attrs or {}).get("Config") or {}
+            committed = _commit(container, commit_as, commit_labels or {}, source)
     except APIError as exc:
         raise DockerError(
             f"The runner container from {image} failed: {exc.explanation or exc}.",
@@ -713,7 +723,30 @@ def run_bundle(
         dag_import_errors=dict(result.get("dag_import_errors") or {}),
         pip_output=collector.pip_output,
         network=network,
+        committed=committed,
     )
+
+
+def _installed_ok(steps: list[StepResult]) -> bool:
+    """pip install ran and succeeded."""
+    return any(s.name == "pip install" and s.ok for s in steps)
+
+
+def _commit(container: Any, name: str, labels: dict[str, str], source: dict[str, Any]) -> str:
+    """Commit the stopped container as ``name`` (repo:tag), to run as airflow, with the
+    source image's entrypoint and command (not the check script's); ``name``.
+
+    A commit cannot clear an entrypoint: a source without one gets ``/usr/bin/env``, which
+    runs the command as given.
+    """
+    repository, _, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "")
+    entrypoint = source.get("Entrypoint") or ["/usr/bin/env"]
+    cmd = source.get("Cmd") or ["bash"]
+    changes = [f"ENTRYPOINT {json.dumps(entrypoint)}", f"CMD {json.dumps(cmd)}",
+               "USER airflow", f"WORKDIR {AIRFLOW_HOME}"]  # fmt: skip
+    changes += [f"LABEL {json.dumps(k)}={json.dumps(v)}" for k, v in sorted(labels.items())]
+    container.commit(repository=repository, tag=tag or None, changes=changes)
+    return name
 
 
 def _explain_offline(step: StepResult, bundle: Bundle, pip_lines: list[str]) -> StepResult:
