@@ -4,6 +4,10 @@ Airflow parsing and running DAGs in containers of those images (marked docker)."
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +15,8 @@ from typing import Any
 
 import pytest
 from localtest_helpers import (
+    AIRFLOW,
+    CONSTRAINTS,
     FIND_LINKS,
     SESSION_LABELS,
     TINY_REQUIREMENTS,
@@ -21,10 +27,45 @@ from localtest_helpers import (
 
 from mwaadeps.localtest.run import run_bundle
 from mwaadeps.progress import RecordingReporter
+from mwaadeps.sandbox.docker_backend import DockerBackend, DockerInstaller, docker_backend
+from mwaadeps.sandbox.emulator.webserver import Installed
 
 pytestmark = pytest.mark.docker
 
 STARTUP = 'export TINY_MODE="committed"\n'
+MWAADEPS = [sys.executable, "-c", "from mwaadeps.cli.app import main; main()"]
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "dsai-dev"
+
+TINY_DAG = """\
+import os
+
+import pendulum
+from airflow import DAG
+from airflow.models import Variable
+from airflow.operators.python import PythonOperator
+from tinydep import VALUE
+
+
+def _record(**context):
+    conf = context["dag_run"].conf or {}
+    seen = Variable.get("seed", "none")
+    Variable.set(conf.get("key", "tiny"), f"{VALUE}:{seen}:{os.environ.get('TINY_MODE')}")
+
+
+def _fail():
+    raise RuntimeError("the task fails")
+
+
+with DAG("tiny_record", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None,
+         catchup=False, tags=["tiny", "abc"]):
+    PythonOperator(task_id="record", python_callable=_record, owner="dsai")
+
+with DAG("tiny_fail", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None,
+         catchup=False):
+    PythonOperator(task_id="fail", python_callable=_fail)
+"""
+BROKEN_DAG = "from airflow import DAG\nimport module_nobody_installed\n"
 
 
 @pytest.fixture()
@@ -88,3 +129,149 @@ def test_no_commit_when_pip_fails(
     assert not report.ok
     assert report.committed is None
     assert session_images(docker_client) == []
+
+
+# -- the sandbox's installer and backend ----------------------------------------------
+@pytest.fixture()
+def installer(docker_client: Any, runner_image: str) -> Iterator[DockerInstaller]:
+    """The sandbox's Docker installer; its images are removed afterwards, and checked gone."""
+    made = DockerInstaller(docker_client, runner_image, labels=dict(SESSION_LABELS))
+    yield made
+    made.close()
+    assert session_images(docker_client) == []
+
+
+@pytest.fixture()
+def backend(installer: DockerInstaller) -> DockerBackend:
+    found = docker_backend(installer)
+    assert found is not None
+    return found
+
+
+def _dags(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+def _installed(dist: Path, image: str | None) -> Installed:
+    return Installed("2.9.2", "3.11", dist, image)
+
+
+def test_installer_commits_and_backend_parses_in_the_image(
+    docker_client: Any, installer: DockerInstaller, backend: DockerBackend, tiny_wheels: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    dist = write_bundle(
+        tmp_path / "dist", wheels=tiny_wheels, requirements=TINY_REQUIREMENTS, startup=STARTUP
+    )
+    outcome = installer(dist)
+    assert outcome.ok, outcome.lines
+    assert outcome.image is not None
+    labels = docker_client.images.get(outcome.image).labels
+    assert labels["mwaadeps.sandbox.session"] == installer.session
+    dags = _dags(tmp_path / "dags", {"tiny.py": TINY_DAG, "sub/broken.py": BROKEN_DAG})
+    parsed = backend.parse(_installed(dist, outcome.image), dags)
+    by_id = {d.dag_id: d for d in parsed.dags}
+    assert set(by_id) == {"tiny_record", "tiny_fail"}
+    assert by_id["tiny_record"].fileloc == "tiny.py"
+    assert by_id["tiny_record"].tags == ("abc", "tiny")
+    assert by_id["tiny_record"].owners == ("dsai",)
+    assert [e.filename for e in parsed.import_errors] == ["sub/broken.py"]
+    assert "No module named 'module_nobody_installed'" in parsed.import_errors[0].stack_trace
+    # Without the install (the runner image alone), tinydep is missing: tiny.py fails too.
+    bare = backend.parse(_installed(dist, None), dags)
+    assert bare.dags == ()
+    assert {e.filename for e in bare.import_errors} == {"tiny.py", "sub/broken.py"}
+    assert session_containers(docker_client) == []
+
+
+def test_backend_runs_a_dag_and_reports_variables(
+    docker_client: Any, installer: DockerInstaller, backend: DockerBackend, tiny_wheels: Any,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    dist = write_bundle(
+        tmp_path / "dist", wheels=tiny_wheels, requirements=TINY_REQUIREMENTS, startup=STARTUP
+    )
+    outcome = installer(dist)
+    assert outcome.ok and outcome.image, outcome.lines
+    installed = _installed(dist, outcome.image)
+    dags = _dags(tmp_path / "dags", {"tiny.py": TINY_DAG})
+    result = backend.run(installed, dags, "tiny_record", {"key": "answer"}, {"seed": "s1"})
+    assert result.state == "success", result.log
+    # The task saw the seeded Variable, the bundle's package and the startup script's export.
+    assert result.variables == {"seed": "s1", "answer": "42:s1:committed"}
+    failed = backend.run(installed, dags, "tiny_fail", {}, {"seed": "s2"})
+    assert failed.state == "failed"
+    assert any("the task fails" in line for line in failed.log)
+    assert failed.variables == {"seed": "s2"}
+    missing = backend.run(installed, dags, "no_such_dag", {}, {})
+    assert missing.state == "failed"
+    assert any("no_such_dag" in line for line in missing.log)
+    assert session_containers(docker_client) == []
+
+
+def test_a_run_past_its_timeout_is_killed(
+    docker_client: Any, backend: DockerBackend, tmp_path: Path
+) -> None:
+    dags = _dags(tmp_path / "dags", {"slow.py": SLOW_DAG})
+    slow = DockerBackend(docker_client, backend.runner_image, labels=backend.labels,
+                         run_timeout=1.0)  # fmt: skip
+    result = slow.run(_installed(tmp_path, None), dags, "slow", {}, {})
+    assert result.state == "failed"
+    assert "killed" in result.log[-1]
+    assert session_containers(docker_client) == []
+
+
+SLOW_DAG = """\
+import time
+
+import pendulum
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+with DAG("slow", start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), schedule=None):
+    PythonOperator(task_id="wait", python_callable=lambda: time.sleep(3600))
+"""
+
+
+def test_discovery_dag_reports_the_image(
+    docker_client: Any, backend: DockerBackend, tmp_path: Path
+) -> None:
+    source = ROOT / "src" / "mwaadeps" / "data" / "mwaadeps_discover.py"
+    if not source.is_file():
+        pytest.skip("the discovery DAG (data/mwaadeps_discover.py) is not in this tree")
+    dags = _dags(tmp_path / "dags", {"mwaadeps_discover.py": source.read_text()})
+    result = backend.run(_installed(tmp_path, None), dags, "mwaadeps_discover",
+                         {"variable": "found"}, {})  # fmt: skip
+    assert result.state == "success", result.log
+    report = json.loads(result.variables["found"])
+    assert report["airflow"] == AIRFLOW
+    assert report["packages"]["apache-airflow"] == AIRFLOW
+    assert report["packages"]["apache-airflow-providers-amazon"]
+
+
+@pytest.mark.slow
+def test_example_dags_parse_in_the_installed_example(
+    docker_client: Any, installer: DockerInstaller, backend: DockerBackend, tmp_path: Path
+) -> None:
+    if not (EXAMPLE / "mwaadeps.toml").is_file():
+        pytest.skip("examples/dsai-dev is not there")
+    project = tmp_path / "dsai-dev"
+    shutil.copytree(EXAMPLE, project)  # `build` rewrites the lock: not in the repository
+    proc = subprocess.run(
+        [*MWAADEPS, "build", "--constraints", str(CONSTRAINTS), "--out", str(tmp_path / "dist")],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    outcome = installer(tmp_path / "dist")
+    assert outcome.ok and outcome.image, outcome.lines
+    dags = tmp_path / "dags"
+    shutil.copytree(EXAMPLE / "dags", dags)
+    (dags / "planted_broken.py").write_text(BROKEN_DAG)
+    parsed = backend.parse(_installed(tmp_path / "dist", outcome.image), dags)
+    assert {d.dag_id for d in parsed.dags} == {"dsai_daily_summary", "dsai_warehouse_load"}
+    assert {d.fileloc for d in parsed.dags} == {"daily_summary.py", "slack_alerts.py"}
+    assert [e.filename for e in parsed.import_errors] == ["planted_broken.py"]
