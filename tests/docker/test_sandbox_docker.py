@@ -275,3 +275,19 @@ def test_example_dags_parse_in_the_installed_example(
     assert {d.dag_id for d in parsed.dags} == {"dsai_daily_summary", "dsai_warehouse_load"}
     assert {d.fileloc for d in parsed.dags} == {"daily_summary.py", "slack_alerts.py"}
     assert [e.filename for e in parsed.import_errors] == ["planted_broken.py"]
+
+
+def test_factories_fall_back_when_there_is_no_image(docker_client: Any, runner_image: str) -> None:
+    from mwaadeps.sandbox.docker_backend import make_installer
+    from mwaadeps.sandbox.server import docker_installer
+
+    assert docker_backend(None, airflow_version="9.9.9") is None
+    none, why = make_installer("9.9.9")
+    assert none is None and "No runner image for Airflow 9.9.9" in why
+    found = docker_backend(None, airflow_version=AIRFLOW)
+    assert found is not None and found.runner_image == runner_image
+    made, why = docker_installer(AIRFLOW, runner_image)
+    assert isinstance(made, DockerInstaller) and made.image == runner_image
+    assert why == f"bundles are installed in {runner_image}"
+    backend = docker_backend(made)
+    assert backend is not None and backend.client is made.client

@@ -11,6 +11,7 @@ data/mwaa_check.py: ``parse`` (the DagBag) or ``run`` (a fresh sqlite DB, the Va
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import json
@@ -53,6 +54,14 @@ DAGS_FOLDER = f"{AIRFLOW_HOME}/dags"
 PARSE_TIMEOUT_S = 300.0
 RUN_TIMEOUT_S = 900.0
 LOG_LINES = 200
+# Commits and archives of a large install take a while: the working client waits this long.
+API_TIMEOUT_S = 600
+
+
+def _engine() -> Any:
+    """A client for the sandbox's work, once a quick ping said the engine answers."""
+    docker_client(timeout=5)
+    return docker_client(timeout=API_TIMEOUT_S)
 
 
 @dataclass
@@ -102,18 +111,21 @@ class DockerInstaller:
 def make_installer(
     airflow_version: str | None, image: str | None = None, *, labels: dict[str, str] | None = None
 ) -> tuple[DockerInstaller | None, str]:
-    """A DockerInstaller on the runner image for the version, or None and why not."""
+    """A DockerInstaller on the runner image for the version, or None and why not.
+
+    Its images are removed when the process exits, or earlier by ``close()``.
+    """
     try:
-        client = docker_client(timeout=5)
+        client = _engine()
     except MwaadepsError:
         return None, "no Docker engine answers"
     try:
         tag = str(pick_image(client, airflow_version, configured=image))
     except MwaadepsError as exc:
         return None, exc.message
-    return DockerInstaller(
-        client, tag, labels=dict(labels or {})
-    ), f"bundles are installed in {tag}"
+    installer = DockerInstaller(client, tag, labels=dict(labels or {}))
+    atexit.register(installer.close)
+    return installer, f"bundles are installed in {tag}"
 
 
 @dataclass
@@ -292,7 +304,7 @@ def docker_backend(
     if isinstance(installer, DockerInstaller):
         return DockerBackend(installer.client, installer.image, labels=dict(installer.labels))
     try:
-        client = docker_client(timeout=5)
+        client = _engine()
         tag = pick_image(client, airflow_version, configured=image)
     except MwaadepsError:
         return None
