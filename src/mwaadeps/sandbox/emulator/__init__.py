@@ -8,12 +8,14 @@ tests are deterministic. Faults are injected through ``/_sandbox/faults``.
 
 Modules: ``routing`` (the wire), ``state`` (environment records and transitions),
 ``effects`` (S3, CloudWatch Logs, installer runs), ``faults``, ``webserver`` (the Airflow
-REST API behind InvokeRestApi and its backend seam), ``app`` (the WSGI apps).
+REST API behind InvokeRestApi and its backend seam), ``model`` (the pure-Python
+backend), ``app`` (the WSGI apps).
 """
 
 from mwaadeps.sandbox.emulator.app import MwaaEmulator
 from mwaadeps.sandbox.emulator.effects import PIP_FAILED_LINE
 from mwaadeps.sandbox.emulator.faults import INTERNAL_AGENT, Faults
+from mwaadeps.sandbox.emulator.model import DISCOVERY_MARKER, ModelBackend
 from mwaadeps.sandbox.emulator.routing import ApiError, s3_error, signing_scope
 from mwaadeps.sandbox.emulator.state import (
     DEFAULT_ACCOUNT,
@@ -32,6 +34,7 @@ from mwaadeps.sandbox.emulator.webserver import (
 
 __all__ = [
     "DEFAULT_ACCOUNT",
+    "DISCOVERY_MARKER",
     "INTERNAL_AGENT",
     "PIP_FAILED_LINE",
     "STATUSES",
@@ -43,6 +46,7 @@ __all__ = [
     "InstallOutcome",
     "Installed",
     "Installer",
+    "ModelBackend",
     "MwaaEmulator",
     "ParseResult",
     "RunResult",

@@ -10,12 +10,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from mwaadeps.sandbox.emulator import state
-from mwaadeps.sandbox.emulator.effects import Effects
+from mwaadeps.sandbox.emulator.effects import ARTIFACTS, Effects
 from mwaadeps.sandbox.emulator.faults import FAULT_NAMES, FaultInjector, Faults
+from mwaadeps.sandbox.emulator.model import ModelBackend
 from mwaadeps.sandbox.emulator.routing import (
     ApiError,
     Request,
@@ -35,7 +37,16 @@ from mwaadeps.sandbox.emulator.state import (
     Environment,
     Installer,
 )
-from mwaadeps.sandbox.emulator.webserver import AirflowBackend
+from mwaadeps.sandbox.emulator.webserver import (
+    AirflowBackend,
+    AirflowProblem,
+    Installed,
+    Webserver,
+    paused_at_creation,
+)
+from mwaadeps.targets import known_version
+
+REST_METHODS = ("GET", "PUT", "POST", "PATCH", "DELETE")
 
 
 class MwaaEmulator:
@@ -50,7 +61,9 @@ class MwaaEmulator:
         account: str = DEFAULT_ACCOUNT,
         backend: AirflowBackend | None = None,
     ) -> None:
-        self.backend = backend
+        self.backend: AirflowBackend = backend or ModelBackend(
+            drift=lambda: self.faults.installed_drift
+        )
         self.update_polls = update_polls
         self.installer = installer
         self.account = account
@@ -234,10 +247,54 @@ class MwaaEmulator:
         return {}
 
     def invoke_rest_api(self, region: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        """InvokeRestApi: not served yet."""
-        raise ApiError(
-            404, "UnknownOperationException", "The sandbox does not implement InvokeRestApi."
+        """InvokeRestApi: one Airflow REST API call on the environment's webserver, after a
+        reparse if the bundle or the DAG objects changed."""
+        method, path = body.get("Method"), body.get("Path")
+        if method not in REST_METHODS:
+            raise validation(f"Method must be one of {', '.join(REST_METHODS)}.")
+        if not isinstance(path, str) or not 1 <= len(path) <= 64:
+            raise validation("Path must be a string of 1 to 64 characters.")
+        query, request = body.get("QueryParameters") or {}, body.get("Body") or {}
+        if not isinstance(query, dict) or not isinstance(request, dict):
+            raise validation("QueryParameters and Body must be JSON objects.")
+        with self._lock:
+            env = self._env(region, name)
+            data = json.loads(json.dumps(env.data))
+            if data["Status"] not in UPDATABLE:
+                problem = AirflowProblem(503, "Service Unavailable", "webserver unavailable", None)
+                raise _rest_error(problem, data["AirflowVersion"])
+            if env.webserver is None:
+                options = data.get("AirflowConfigurationOptions") or {}
+                env.webserver = Webserver(self.backend, paused_at_creation(options))
+            webserver, image = env.webserver, env.image
+        bundle = tuple(data.get(k) for k, v, _ in ARTIFACTS) + tuple(
+            data.get(v) for k, v, _ in ARTIFACTS
         )
+        objects = self.effects.dag_objects(region, data)
+        key = (data["AirflowVersion"], bundle, image, objects)
+        webserver.sync(key, lambda ws: self._load(ws, region, data, image, objects))
+        try:
+            status, answer = webserver.handle(method, path, query, request)
+        except AirflowProblem as exc:
+            raise _rest_error(exc, data["AirflowVersion"]) from None
+        return {"RestApiStatusCode": status, "RestApiResponse": answer}
+
+    def _load(
+        self,
+        webserver: Webserver,
+        region: str,
+        data: dict[str, Any],
+        image: str | None,
+        objects: tuple[tuple[str, str], ...],
+    ) -> tuple[Installed, Path]:
+        """Download the environment's bundle and DAG files for a parse."""
+        bundle, dags = webserver.folder("bundle"), webserver.folder("dags")
+        self.effects.fetch_bundle(region, data, bundle)
+        self.effects.fetch_dags(region, data, [k for k, _ in objects], dags)
+        version = str(data["AirflowVersion"])
+        known = known_version(version)
+        python = known.python_full if known is not None else None
+        return Installed(version, python, bundle, image), dags
 
     def _finish_update(self, env: Environment) -> None:
         pip_fail = bool(env.outcome.get("fail") or env.outcome.get("pip_fail"))
@@ -314,4 +371,15 @@ class MwaaEmulator:
         return respond(start_response, 200, {"Name": name, "Status": status})
 
 
-__all__ = ["MwaaEmulator"]
+def _rest_error(problem: AirflowProblem, airflow_version: str) -> ApiError:
+    """Airflow's 4xx as RestApiClientException, 5xx as RestApiServerException (both HTTP
+    400, with Airflow's status and problem+json as modeled members)."""
+    code = "RestApiServerException" if problem.status >= 500 else "RestApiClientException"
+    fields = {
+        "RestApiStatusCode": problem.status,
+        "RestApiResponse": problem.payload(airflow_version),
+    }
+    return ApiError(400, code, str(problem), fields)
+
+
+__all__ = ["REST_METHODS", "MwaaEmulator"]
