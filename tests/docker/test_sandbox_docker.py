@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,28 +254,107 @@ def test_discovery_dag_reports_the_image(
     assert report["packages"]["apache-airflow-providers-amazon"]
 
 
-@pytest.mark.slow
-def test_example_dags_parse_in_the_installed_example(
-    docker_client: Any, installer: DockerInstaller, backend: DockerBackend, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def example_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example's bundle, built by `mwaadeps build` in a copy of examples/dsai-dev (build
+    rewrites the lock, which must not change in the repository)."""
     if not (EXAMPLE / "mwaadeps.toml").is_file():
         pytest.skip("examples/dsai-dev is not there")
-    project = tmp_path / "dsai-dev"
-    shutil.copytree(EXAMPLE, project)  # `build` rewrites the lock: not in the repository
+    tmp = tmp_path_factory.mktemp("example")
+    project = tmp / "dsai-dev"
+    shutil.copytree(EXAMPLE, project)
     proc = subprocess.run(
-        [*MWAADEPS, "build", "--constraints", str(CONSTRAINTS), "--out", str(tmp_path / "dist")],
+        [*MWAADEPS, "build", "--constraints", str(CONSTRAINTS), "--out", str(tmp / "dist")],
         cwd=project, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    outcome = installer(tmp_path / "dist")
+    return tmp / "dist"
+
+
+@pytest.mark.slow
+def test_example_dags_parse_in_the_installed_example(
+    installer: DockerInstaller, backend: DockerBackend, example_dist: Path, tmp_path: Path
+) -> None:
+    outcome = installer(example_dist)
     assert outcome.ok and outcome.image, outcome.lines
     dags = tmp_path / "dags"
     shutil.copytree(EXAMPLE / "dags", dags)
     (dags / "planted_broken.py").write_text(BROKEN_DAG)
-    parsed = backend.parse(_installed(tmp_path / "dist", outcome.image), dags)
+    parsed = backend.parse(_installed(example_dist, outcome.image), dags)
     assert {d.dag_id for d in parsed.dags} == {"dsai_daily_summary", "dsai_warehouse_load"}
     assert {d.fileloc for d in parsed.dags} == {"daily_summary.py", "slack_alerts.py"}
     assert [e.filename for e in parsed.import_errors] == ["planted_broken.py"]
+
+
+class _Signalled:
+    """An installer that sets an event when an install ends (the test waits on it)."""
+
+    def __init__(self, inner: DockerInstaller) -> None:
+        self.inner = inner
+        self.done = threading.Event()
+
+    def __call__(self, dist: Path) -> Any:
+        try:
+            return self.inner(dist)
+        finally:
+            self.done.set()
+
+
+@pytest.mark.slow
+def test_sandbox_serves_the_example_with_real_airflow(
+    installer: DockerInstaller, backend: DockerBackend, example_dist: Path, tmp_path: Path
+) -> None:
+    from mwaadeps.sandbox.server import Sandbox
+
+    project = tmp_path / "dsai-dev"
+    shutil.copytree(EXAMPLE, project)
+    signalled = _Signalled(installer)
+    with Sandbox(installer=signalled, backend=backend) as box:
+        env = next(e for e in box.seed(project) if e.key == "dev")
+        assert env.status == "AVAILABLE"
+        mwaa, s3 = box.client("mwaa", env.region), box.client("s3", env.region)
+
+        def api(method: str, path: str, **kw: Any) -> tuple[int, Any]:
+            out = mwaa.invoke_rest_api(Name=env.name, Method=method, Path=path, **kw)
+            return out["RestApiStatusCode"], out["RestApiResponse"]
+
+        # Before the bundle: real Airflow cannot import the example's DAGs.
+        status, errors = api("GET", "/importErrors")
+        assert status == 200
+        assert {e["filename"] for e in errors["import_errors"]} == {
+            "/usr/local/airflow/dags/daily_summary.py",
+            "/usr/local/airflow/dags/slack_alerts.py",
+        }
+        args: dict[str, str] = {}
+        for name, arg in (("requirements.txt", "Requirements"), ("plugins.zip", "Plugins"),
+                          ("startup.sh", "StartupScript")):  # fmt: skip
+            data = (example_dist / name).read_bytes()
+            put = s3.put_object(Bucket=env.bucket, Key=name, Body=data)
+            args[f"{arg}S3Path"], args[f"{arg}S3ObjectVersion"] = name, put["VersionId"]
+        mwaa.update_environment(Name=env.name, **args)
+        assert signalled.done.wait(900), "the install did not end"
+        statuses = [mwaa.get_environment(Name=env.name)["Environment"]["Status"]
+                    for _ in range(box.emulator.update_polls + 2)]  # fmt: skip
+        assert statuses[-1] == "AVAILABLE", statuses
+
+        status, body = api("GET", "/dags")
+        assert status == 200
+        by_id = {d["dag_id"]: d for d in body["dags"]}
+        assert set(by_id) == {"dsai_daily_summary", "dsai_warehouse_load"}
+        assert by_id["dsai_daily_summary"]["tags"] == [{"name": "dsai"}]
+        assert by_id["dsai_daily_summary"]["fileloc"] == "/usr/local/airflow/dags/daily_summary.py"
+        assert api("GET", "/importErrors")[1]["import_errors"] == []
+
+        # A real run: the sensor and the plugin's operator (pandas, dsai_common) in dag.test.
+        api("PATCH", "/dags/dsai_daily_summary", Body={"is_paused": False})
+        api("POST", "/dags/dsai_daily_summary/dagRuns", Body={"dag_run_id": "r1"})
+        states = []
+        for _ in range(600):  # each GET of a running run waits on the run for a while
+            states.append(api("GET", "/dags/dsai_daily_summary/dagRuns/r1")[1]["state"])
+            if states[-1] in ("success", "failed"):
+                break
+        assert states[-1] == "success", states[-3:]
+    assert session_containers(installer.client) == []
 
 
 def test_factories_fall_back_when_there_is_no_image(docker_client: Any, runner_image: str) -> None:
