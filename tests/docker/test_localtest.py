@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -308,9 +309,11 @@ def test_example_bundle_passes(runner_image: str, tmp_path: Path) -> None:
     if not (example / "mwaadeps.toml").is_file():
         pytest.skip("examples/dsai-dev is not there")
     out = tmp_path / "dist"
+    project = tmp_path / "dsai-dev"
+    shutil.copytree(example, project)  # build rewrites the lock: not in the repository
     proc = subprocess.run(
         [*MWAADEPS, "build", "--constraints", str(CONSTRAINTS), "--out", str(out)],
-        cwd=example,
+        cwd=project,
         capture_output=True,
         text=True,
         check=False,
