@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,13 @@ import pytest
 from botocore.exceptions import ClientError
 
 from mwaadeps.build.shipped import shipped
-from mwaadeps.sandbox.emulator import DISCOVERY_MARKER
+from mwaadeps.sandbox.emulator import (
+    DISCOVERY_MARKER,
+    DagInfo,
+    Installed,
+    ParseResult,
+    RunResult,
+)
 from mwaadeps.sandbox.server import Sandbox
 
 from .conftest import REGION
@@ -270,3 +278,65 @@ def test_discovery_dag_reports_the_installed_set(tmp_path: Path, sandbox: Sandbo
     assert drifted["packages"]["requests"] == "2.0.0"
     assert "pendulum" not in drifted["packages"]
     assert drifted["packages"]["humanize"] == "4.9.0"
+
+
+class _RecordingBackend:
+    """An AirflowBackend that reports the files it is given and holds runs on an event."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.seen: list[tuple[str, list[str], str]] = []
+
+    def parse(self, installed: Installed, dags_dir: Path) -> ParseResult:
+        files = sorted(p.relative_to(dags_dir).as_posix() for p in dags_dir.rglob("*.py"))
+        requirements = (installed.bundle / "requirements.txt").read_text()
+        self.seen.append((installed.airflow_version, files, requirements))
+        return ParseResult(tuple(DagInfo(f.removesuffix(".py"), f) for f in files), ())
+
+    def run(
+        self,
+        installed: Installed,
+        dags_dir: Path,
+        dag_id: str,
+        conf: Mapping[str, Any],
+        variables: Mapping[str, str],
+    ) -> RunResult:
+        self.release.wait(timeout=60)
+        return RunResult("failed", {"seen": f"{dag_id}:{conf['n']}:{variables.get('in')}"})
+
+
+def test_a_backend_gets_the_bundle_and_dags_and_holds_the_run(tmp_path: Path) -> None:
+    backend: _RecordingBackend = _RecordingBackend()
+    with Sandbox(backend=backend) as box:
+        root = tmp_path / "proj"
+        (root / "dags").mkdir(parents=True)
+        (root / "mwaadeps.toml").write_text(TOML)
+        (root / "dags" / "one.py").write_text(GOOD)
+        box.seed(root)
+        api = Airflow(box)
+        api.deploy({"requirements.txt": b"humanize==4.9.0\n"})
+        assert api.dag_ids() == ["one"]
+        assert backend.seen == [("2.9.2", ["one.py"], "humanize==4.9.0\n")]
+        api.call("PATCH", "/dags/one", Body={"is_paused": False})
+        api.call("POST", "/variables", Body={"key": "in", "value": "x"})
+        api.call("POST", "/dags/one/dagRuns", Body={"dag_run_id": "r", "conf": {"n": 1}})
+        assert api.run_states("one", "r", 2) == ["running", "running"]  # the backend holds it
+        backend.release.set()
+        assert api.run_states("one", "r", 1) == ["failed"]
+        assert api.call("GET", "/variables/seen")[1]["value"] == "one:1:x"
+        assert len(backend.seen) == 1  # nothing changed: no reparse
+
+
+def test_new_dags_follow_dags_are_paused_at_creation(tmp_path: Path, sandbox: Sandbox) -> None:
+    api = _project(tmp_path, sandbox, {"hello.py": GOOD})
+    assert api.call("GET", "/dags/hello")[1]["is_paused"] is True
+    options = {"core.dags_are_paused_at_creation": "False"}
+    api.mwaa.update_environment(Name=NAME, AirflowConfigurationOptions=options)
+    for _ in range(10):
+        if api.mwaa.get_environment(Name=NAME)["Environment"]["Status"] != "UPDATING":
+            break
+    api.put_dag("second.py", GOOD.replace('"hello"', '"second"'))
+    dags = {d["dag_id"]: d["is_paused"] for d in api.call("GET", "/dags")[1]["dags"]}
+    assert dags == {"hello": True, "second": False}
