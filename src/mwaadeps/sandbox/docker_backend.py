@@ -76,14 +76,14 @@ class DockerInstaller:
     image: str
     session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     labels: dict[str, str] = field(default_factory=dict)
-    committed: list[str] = field(default_factory=list)
+    installs: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, dist: Path) -> InstallOutcome:
         """MWAA logs a pip failure only when pip itself fails; other checks become warnings."""
         with self._lock:
-            tag = f"{IMAGE_REPO}:{self.session}-{len(self.committed) + 1}"
-            self.committed.append(tag)
+            self.installs += 1
+            tag = f"{IMAGE_REPO}:{self.session}-{self.installs}"
         report = run_bundle(
             dist,
             image=self.image,
