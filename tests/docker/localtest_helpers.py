@@ -151,3 +151,9 @@ def session_containers(client: Any) -> list[str]:
     """Ids of containers this test session started that still exist."""
     ((key, value),) = SESSION_LABELS.items()
     return [c.id for c in client.containers.list(all=True, filters={"label": f"{key}={value}"})]
+
+
+def session_images(client: Any) -> list[str]:
+    """Ids of images this test session committed that still exist."""
+    ((key, value),) = SESSION_LABELS.items()
+    return [i.id for i in client.images.list(filters={"label": f"{key}={value}"})]

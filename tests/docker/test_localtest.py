@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -237,7 +238,7 @@ def test_interrupt_removes_the_container(
 
 
 def test_missing_image_says_how_to_get_one(docker_client: Any) -> None:
-    from mwaadeps.localtest.run import pick_image
+    from mwaadeps.localtest.docker import pick_image
 
     with pytest.raises(DockerError) as info:
         pick_image(docker_client, "9.9.9")
@@ -308,9 +309,11 @@ def test_example_bundle_passes(runner_image: str, tmp_path: Path) -> None:
     if not (example / "mwaadeps.toml").is_file():
         pytest.skip("examples/dsai-dev is not there")
     out = tmp_path / "dist"
+    project = tmp_path / "dsai-dev"
+    shutil.copytree(example, project)  # build rewrites the lock: not in the repository
     proc = subprocess.run(
         [*MWAADEPS, "build", "--constraints", str(CONSTRAINTS), "--out", str(out)],
-        cwd=example,
+        cwd=project,
         capture_output=True,
         text=True,
         check=False,

@@ -15,6 +15,7 @@ import pytest
 from localtest_helpers import FIND_LINKS, make_sdist, make_wheel, write_bundle
 
 from mwaadeps.errors import BundleError
+from mwaadeps.localtest.docker import local_runner_tag
 from mwaadeps.localtest.image import MWAA_PIP, pip_version_for
 from mwaadeps.localtest.run import (
     STEPS,
@@ -26,7 +27,6 @@ from mwaadeps.localtest.run import (
     bundle_target,
     essential_constraints_for,
     find_bundle_problems,
-    local_runner_tag,
     offline_reason,
     read_bundle,
 )

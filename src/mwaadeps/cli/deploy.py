@@ -342,6 +342,7 @@ def sandbox(
 
     from mwaadeps import ui
     from mwaadeps.cli import render
+    from mwaadeps.sandbox.docker_backend import docker_backend
     from mwaadeps.sandbox.server import Sandbox, docker_installer
 
     set_json(as_json)
@@ -360,6 +361,8 @@ def sandbox(
             port,
             update_polls=update_polls,
             installer=installer,
+            # With Docker, InvokeRestApi answers from real Airflow in the installed image.
+            backend=docker_backend(installer) if installer else None,
             log=rep.log if verbose else None,
         )
         box.start()

@@ -118,14 +118,8 @@ def local_test_command(
 ) -> None:
     """Install the bundle in an MWAA-like container as MWAA does, and check the result."""
     from mwaadeps.build.dist import check_fresh
-    from mwaadeps.localtest.run import (
-        LocalTestReport,
-        bundle_target,
-        docker_client,
-        pick_image,
-        read_bundle,
-        run_bundle,
-    )
+    from mwaadeps.localtest.docker import docker_client, pick_image
+    from mwaadeps.localtest.run import LocalTestReport, bundle_target, read_bundle, run_bundle
 
     cli.set_json(json_out)
     labels = _labels(label)

@@ -5,6 +5,11 @@ step runs as the non-root ``airflow`` user. Plain output lines are the steps' ow
 lines starting with ``@@mwaadeps@@`` carry JSON events for the host (step start/end, result).
 Standard library only: it must run on any image with Python 3.7+ (mwaadeps' runner,
 aws-mwaa-local-runner, amazon-mwaa-docker-images).
+
+The sandbox's Docker backend runs two more probes, as the airflow user, in an image committed
+after an install: ``--probe parse <dags folder>`` (the DagBag: DAGs and import errors) and
+``--probe run <config.json>`` (a fresh sqlite metadata DB, the given Variables, one
+``dag.test``, then every Variable). Each prints one ``@@mwaadeps@@`` JSON line last.
 """
 
 from __future__ import annotations
@@ -31,6 +36,23 @@ DEFAULT_CONSTRAINTS_CANDIDATES = (
 # Variables a startup script may not change for later steps.
 _RESERVED_ENV = {"HOME", "USER", "LOGNAME", "PWD", "OLDPWD", "SHLVL", "_", "AIRFLOW_HOME"}
 _KILL_GRACE_S = 5.0
+STARTUP_EXPORTS = WORK + "/state/startup_exports.json"
+
+
+def airflow_env(state: str, dags_folder: str) -> dict[str, str]:
+    """Airflow's settings for a probe: this dags folder, a sqlite DB and logs under state."""
+    return {
+        "AIRFLOW__CORE__DAGS_FOLDER": dags_folder,
+        "AIRFLOW__CORE__PLUGINS_FOLDER": AIRFLOW_HOME + "/plugins",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:///" + state + "/airflow.db",
+        "AIRFLOW__CORE__SQL_ALCHEMY_CONN": "sqlite:///" + state + "/airflow.db",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": state + "/logs",
+        "AIRFLOW__SCHEDULER__CHILD_PROCESS_LOG_DIRECTORY": state + "/logs/scheduler",
+        "AIRFLOW_CONFIG": state + "/airflow.cfg",
+        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
+    }
 
 
 def emit(event: str, **data: Any) -> None:
@@ -204,6 +226,9 @@ class Runner:
             return False, (f"startup.sh exited with code {out.code}\n{tail(out.lines, 10)}").strip()
         exported = self._read_env(env_file)
         self.user.env.update(exported)
+        # An image committed after the install keeps them for later probes (sandbox runs).
+        with open(STARTUP_EXPORTS, "w", encoding="utf-8") as fh:
+            json.dump(exported, fh)
         note = " (exports " + ", ".join(sorted(exported)) + ")" if exported else ""
         return True, "startup.sh exited 0" + note
 
@@ -314,18 +339,7 @@ class Runner:
 
     def probe_env(self) -> dict[str, str]:
         env = dict(self.user.env)
-        state = WORK + "/state"
-        env.update({
-            "AIRFLOW__CORE__DAGS_FOLDER": AIRFLOW_HOME + "/dags",
-            "AIRFLOW__CORE__PLUGINS_FOLDER": AIRFLOW_HOME + "/plugins",
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:///" + state + "/airflow.db",
-            "AIRFLOW__CORE__SQL_ALCHEMY_CONN": "sqlite:///" + state + "/airflow.db",
-            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": state + "/logs",
-            "AIRFLOW__SCHEDULER__CHILD_PROCESS_LOG_DIRECTORY": state + "/logs/scheduler",
-            "AIRFLOW_CONFIG": state + "/airflow.cfg",
-        })  # fmt: skip
+        env.update(airflow_env(WORK + "/state", AIRFLOW_HOME + "/dags"))
         return env
 
     def installed(self) -> tuple[bool, str]:
@@ -548,6 +562,104 @@ def probe_dags() -> Any:
             "import_errors": errors, "safe_mode_skips": sorted(skips)}  # fmt: skip
 
 
+# -- the sandbox's probes: run as airflow in an image committed after an install ----------
+def sandbox_setup(dags_folder: str) -> None:
+    """This process's environment for Airflow: the startup script's exports of the install,
+    then a fresh state folder (sqlite DB, config, logs) and ``dags_folder``."""
+    import tempfile
+
+    try:
+        with open(STARTUP_EXPORTS, encoding="utf-8") as fh:
+            exported = json.load(fh)
+    except (OSError, ValueError):
+        exported = {}
+    if isinstance(exported, dict):
+        os.environ.update({str(k): str(v) for k, v in exported.items()})
+    state = tempfile.mkdtemp(prefix="mwaadeps-airflow-")
+    os.environ.update(airflow_env(state, dags_folder))
+    os.environ.setdefault("AIRFLOW_HOME", AIRFLOW_HOME)
+
+
+def _dag_bag(dags_folder: str) -> Any:
+    from airflow import plugins_manager
+    from airflow.models.dagbag import DagBag
+
+    plugins_manager.ensure_plugins_loaded()
+    return DagBag(dag_folder=dags_folder, include_examples=False)
+
+
+def _relative(path: str, folder: str) -> str:
+    return os.path.relpath(str(path), folder).replace(os.sep, "/")
+
+
+def probe_parse(dags_folder: str) -> Any:
+    """The DAGs of the folder (id, file, tags, owners) and its files' import errors."""
+    sandbox_setup(dags_folder)
+    import airflow
+
+    bag = _dag_bag(dags_folder)
+    dags = []
+    for dag_id in sorted(bag.dags):
+        dag = bag.dags[dag_id]
+        owners = sorted({str(t.owner) for t in dag.tasks if getattr(t, "owner", None)})
+        tags = sorted(str(t) for t in (dag.tags or ()))
+        dags.append({"dag_id": dag_id, "fileloc": _relative(dag.fileloc, dags_folder),
+                     "tags": tags, "owners": owners})  # fmt: skip
+    errors = [{"filename": _relative(path, dags_folder), "stack_trace": str(err)}
+              for path, err in sorted(bag.import_errors.items())]  # fmt: skip
+    return {"airflow": airflow.__version__, "dags": dags, "import_errors": errors}
+
+
+def _all_variables() -> dict[str, str]:
+    from airflow.models import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        keys = [row[0] for row in session.query(Variable.key).all()]
+    return {key: str(Variable.get(key)) for key in sorted(keys)}
+
+
+def probe_run(config_path: str) -> Any:
+    """One run of a DAG with dag.test on a fresh metadata DB; the Variables it leaves.
+
+    The DB is made as ``airflow db migrate`` (2.7+) or ``airflow db init`` makes it.
+    """
+    import traceback
+
+    with open(config_path, encoding="utf-8") as fh:
+        config = json.load(fh)
+    dags_folder = str(config["dags_folder"])
+    sandbox_setup(dags_folder)
+    import airflow
+    from airflow.models import Variable
+    from airflow.utils import db
+
+    result: dict[str, Any] = {"airflow": airflow.__version__, "state": "failed", "error": None}
+    try:
+        major_minor = tuple(int(x) for x in airflow.__version__.split(".")[:2])
+        if major_minor >= (2, 7):
+            db.upgradedb()
+        else:
+            db.initdb()
+        for key, value in sorted((config.get("variables") or {}).items()):
+            Variable.set(str(key), str(value))
+        dag = _dag_bag(dags_folder).get_dag(str(config["dag_id"]))
+        if dag is None:
+            result["error"] = "DAG " + str(config["dag_id"]) + " is not in " + dags_folder
+        else:
+            run = dag.test(run_conf=dict(config.get("conf") or {}))
+            state = getattr(run, "state", None) if run is not None else None
+            result["state"] = str(getattr(state, "value", state) or "failed")
+    except Exception:
+        result["error"] = traceback.format_exc()
+    try:
+        result["variables"] = _all_variables()
+    except Exception:
+        result["variables"] = {}
+        result["error"] = (result["error"] or "") + traceback.format_exc()
+    return result
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 2 and argv[0] == "--probe":
         kind = argv[1]
@@ -555,6 +667,10 @@ def main(argv: list[str]) -> int:
             data = probe_installed()
         elif kind == "imports":
             data = probe_imports(argv[2:])
+        elif kind == "parse":
+            data = probe_parse(argv[2])
+        elif kind == "run":
+            data = probe_run(argv[2])
         else:
             data = probe_dags()
         sys.stdout.flush()

@@ -25,7 +25,7 @@ from typing import Any
 from mwaadeps.build.isolation import clean_env
 from mwaadeps.config import Settings
 from mwaadeps.errors import DockerError, DownloadError
-from mwaadeps.localtest.run import RUNNER_REPO, docker_client
+from mwaadeps.localtest.docker import RUNNER_REPO, docker_client
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.targets import Target
 

@@ -5,7 +5,8 @@ files where MWAA puts them (copied in, no bind mounts), and runs ``data/mwaa_che
 startup script, pip as MWAA runs it, then the checks. Before pip, the host checks plugins.zip
 against the target (wheel tags, a wheel or sdist for every pin), so a bundle problem is named
 as such rather than left to pip's ResolutionImpossible. The container is always removed,
-also when the run is interrupted.
+also when the run is interrupted. The engine side (client, image, labels, archives) is
+localtest/docker.py.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import posixpath
 import tarfile
 import threading
-import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -36,15 +35,22 @@ from packaging.utils import (
 from packaging.version import Version
 
 from mwaadeps.errors import BundleError, ConfigError, DockerError, MwaadepsError, WheelError
+from mwaadeps.localtest.docker import (
+    LABEL,
+    RUN_LABEL,
+    add_dir,
+    add_file,
+    add_tree,
+    docker_client,
+    how_to_get,
+    remove_run,
+)
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.targets import Target
 
 AIRFLOW_HOME = "/usr/local/airflow"
 WORK = "/tmp/mwaadeps"
 MARKER = "@@mwaadeps@@ "
-LABEL = "mwaadeps.localtest"
-RUNNER_REPO = "mwaadeps-runner"
-LOCAL_RUNNER_REPO = "amazon/mwaa-local"
 STARTUP_TIMEOUT_S = 300.0  # MWAA kills the startup script after 5 minutes
 PIP_TIMEOUT_S = 540.0  # and pip after 9
 DAG_TIMEOUT_S = 300.0
@@ -110,6 +116,7 @@ class LocalTestReport:
     dag_import_errors: dict[str, str] = field(default_factory=dict)
     pip_output: list[str] = field(default_factory=list)
     network: bool = False
+    committed: str | None = None  # the image committed after the install (commit_as)
 
     @property
     def failed(self) -> list[StepResult]:
@@ -125,83 +132,6 @@ class LocalTestReport:
             "installed": dict(self.installed),
             "dag_import_errors": dict(self.dag_import_errors),
         }
-
-
-# -- the engine and the image --------------------------------------------------------------
-def docker_client() -> Any:
-    """A Docker SDK client that answers, or a DockerError saying how to get one."""
-    import docker
-    from docker.errors import DockerException
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except DockerException as exc:
-        where = os.environ.get("DOCKER_HOST") or "the default socket"
-        raise DockerError(
-            f"Cannot reach the Docker engine at {where}: {exc}.",
-            hint="Start Docker (or set DOCKER_HOST to a running engine) and retry.",
-        ) from None
-    return client
-
-
-def local_runner_tag(airflow_version: str) -> str:
-    """The tag aws-mwaa-local-runner builds for a version: amazon/mwaa-local:2_9."""
-    major, minor = airflow_version.split(".")[:2]
-    return f"{LOCAL_RUNNER_REPO}:{major}_{minor}"
-
-
-def _image_exists(client: Any, tag: str) -> bool:
-    from docker.errors import ImageNotFound
-
-    try:
-        client.images.get(tag)
-    except ImageNotFound:
-        return False
-    return True
-
-
-def _how_to_get(airflow_version: str | None) -> str:
-    version = airflow_version or "<version>"
-    tag = local_runner_tag(airflow_version) if airflow_version else "amazon/mwaa-local:X_Y"
-    return (
-        f"Build one with `mwaadeps runner build --airflow-version {version}` (no other "
-        f"repository needed), or build aws-mwaa-local-runner for that version (its "
-        f"`./mwaa-local-env build-image` tags {tag}), "
-        "or pass --image with an image you have."
-    )
-
-
-def pick_image(
-    client: Any,
-    airflow_version: str | None,
-    *,
-    explicit: str | None = None,
-    configured: str | None = None,
-) -> str:
-    """--image, else the configured image, else mwaadeps' runner, else the local-runner tag."""
-    for tag, what in ((explicit, "--image"), (configured, "runner-image in the settings")):
-        if tag:
-            if not _image_exists(client, tag):
-                raise DockerError(
-                    f"Image {tag} (from {what}) is not in the local Docker engine.",
-                    hint=_how_to_get(airflow_version),
-                )
-            return tag
-    if not airflow_version:
-        raise DockerError(
-            "No runner image given and no Airflow version to choose one by.",
-            hint="Pass --image, or --airflow-version (or build a bundle with a manifest.json).",
-        )
-    candidates = [f"{RUNNER_REPO}:{airflow_version}", local_runner_tag(airflow_version)]
-    for tag in candidates:
-        if _image_exists(client, tag):
-            return tag
-    raise DockerError(
-        f"No runner image for Airflow {airflow_version}: neither {' nor '.join(candidates)} "
-        "is in the local Docker engine.",
-        hint=_how_to_get(airflow_version),
-    )
 
 
 # -- the bundle ---------------------------------------------------------------------------
@@ -487,31 +417,15 @@ def _missing(
     return out
 
 
-def _add_file(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mode = mode
-    info.mtime = int(time.time())
-    tar.addfile(info, io.BytesIO(data))
-
-
-def _add_dir(tar: tarfile.TarFile, name: str) -> None:
-    info = tarfile.TarInfo(name)
-    info.type = tarfile.DIRTYPE
-    info.mode = 0o755
-    info.mtime = int(time.time())
-    tar.addfile(info)
-
-
 def _home_archive(bundle: Bundle, dags: Path | None) -> bytes:
     """A tar of what goes under AIRFLOW_HOME: plugins/, requirements/, startup/, dags/."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for sub in ("plugins", "requirements", "startup", "dags"):
-            _add_dir(tar, sub)
-        _add_file(tar, "requirements/requirements.txt", bundle.requirements)
+            add_dir(tar, sub)
+        add_file(tar, "requirements/requirements.txt", bundle.requirements)
         if bundle.startup is not None:
-            _add_file(tar, "startup/startup.sh", bundle.startup, 0o755)
+            add_file(tar, "startup/startup.sh", bundle.startup, 0o755)
         if bundle.plugins_zip:
             with zipfile.ZipFile(io.BytesIO(bundle.plugins_zip)) as zf:
                 for item in zf.infolist():
@@ -520,18 +434,11 @@ def _home_archive(bundle: Bundle, dags: Path | None) -> bytes:
                         continue
                     name = "plugins/" + "/".join(parts)
                     if item.is_dir():
-                        _add_dir(tar, name)
+                        add_dir(tar, name)
                     else:
-                        _add_file(tar, name, zf.read(item), 0o755)
+                        add_file(tar, name, zf.read(item), 0o755)
         if dags is not None:
-            for path in sorted(Path(dags).rglob("*")):
-                rel = path.relative_to(dags).as_posix()
-                if "__pycache__" in rel.split("/"):
-                    continue
-                if path.is_dir():
-                    _add_dir(tar, f"dags/{rel}")
-                elif path.is_file():
-                    _add_file(tar, f"dags/{rel}", path.read_bytes())
+            add_tree(tar, Path(dags), "dags", top=False)
     return buf.getvalue()
 
 
@@ -540,11 +447,11 @@ def _work_archive(config: dict[str, Any], files: dict[str, str]) -> bytes:
     script = resources.files("mwaadeps").joinpath("data/mwaa_check.py").read_bytes()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        _add_dir(tar, "mwaadeps")
-        _add_file(tar, "mwaadeps/mwaa_check.py", script, 0o755)
-        _add_file(tar, "mwaadeps/config.json", json.dumps(config).encode())
+        add_dir(tar, "mwaadeps")
+        add_file(tar, "mwaadeps/mwaa_check.py", script, 0o755)
+        add_file(tar, "mwaadeps/config.json", json.dumps(config).encode())
         for name, text in files.items():
-            _add_file(tar, f"mwaadeps/{name}", text.encode())
+            add_file(tar, f"mwaadeps/{name}", text.encode())
     return buf.getvalue()
 
 
@@ -642,19 +549,6 @@ class _Collector:
         self._flush_satisfied()
 
 
-def _remove_run(client: Any, run_id: str) -> None:
-    """Remove every container of this run, whatever state the run stopped in."""
-    from docker.errors import DockerException, NotFound
-
-    try:
-        found = client.containers.list(all=True, filters={"label": f"{LABEL}.run={run_id}"})
-    except DockerException:
-        return
-    for container in found:
-        with contextlib.suppress(NotFound, DockerException):
-            container.remove(force=True)
-
-
 def _fill_skipped(steps: list[StepResult], why: str) -> list[StepResult]:
     """The steps the container never reported, as skipped, in their place."""
     seen = {s.name for s in steps}
@@ -678,6 +572,8 @@ def run_bundle(
     client: Any = None,
     target: Target | None = None,
     verbose: bool = False,
+    commit_as: str | None = None,
+    commit_labels: dict[str, str] | None = None,
 ) -> LocalTestReport:
     """Run the bundle in dist_dir in ``image`` as MWAA would; the container is always removed.
 
@@ -686,6 +582,9 @@ def run_bundle(
     ``target`` is what the bundle check holds wheels against (default: the manifest's).
     A startup script or pip running past its timeout is killed, as MWAA kills it.
     ``verbose`` streams every pip line (else "already satisfied" lines are counted).
+    ``commit_as`` ("repo:tag"): when pip install succeeded, the stopped container is
+    committed as that image (the bundle installed, the startup script's exports kept for
+    the probes), running as airflow, with ``commit_labels``; the report's ``committed``.
     """
     from docker.errors import APIError, DockerException, ImageNotFound
 
@@ -731,6 +630,7 @@ def run_bundle(
     killed = threading.Event()
     timer: threading.Timer | None = None
     exit_code = -1
+    committed: str | None = None
     reporter.step(f"Starting {image} ({'network' if network else 'no network'})")
     # Everything from here on, interruptions (Ctrl-C, SIGTERM via the CLI) included, ends in
     # the finally that removes the run's containers by label: even one whose create call was
@@ -753,13 +653,13 @@ def run_bundle(
                     "PYTHONDONTWRITEBYTECODE": "1",
                     "PIP_DISABLE_PIP_VERSION_CHECK": "1",
                 },
-                labels={LABEL: "1", f"{LABEL}.run": run_id, **(labels or {})},
+                labels={LABEL: "1", RUN_LABEL: run_id, **(labels or {})},
                 detach=True,
             )
         except ImageNotFound:
             raise DockerError(
                 f"Image {image} is not in the local Docker engine.",
-                hint=_how_to_get(bundle.airflow_version),
+                hint=how_to_get(bundle.airflow_version),
             ) from None
         except APIError as exc:
             raise DockerError(
@@ -782,6 +682,9 @@ def run_bundle(
             collector.feed(line)
         collector.close()
         exit_code = int(container.wait().get("StatusCode", -1))
+        if commit_as and not killed.is_set() and _installed_ok(collector.steps):
+            source = (client.images.get(image).attrs or {}).get("Config") or {}
+            committed = _commit(container, commit_as, commit_labels or {}, source)
     except APIError as exc:
         raise DockerError(
             f"The runner container from {image} failed: {exc.explanation or exc}.",
@@ -790,7 +693,7 @@ def run_bundle(
     finally:
         if timer is not None:
             timer.cancel()
-        _remove_run(client, run_id)
+        remove_run(client, run_id)
     steps = list(collector.steps)
     if killed.is_set():
         steps.append(
@@ -820,7 +723,30 @@ def run_bundle(
         dag_import_errors=dict(result.get("dag_import_errors") or {}),
         pip_output=collector.pip_output,
         network=network,
+        committed=committed,
     )
+
+
+def _installed_ok(steps: list[StepResult]) -> bool:
+    """pip install ran and succeeded."""
+    return any(s.name == "pip install" and s.ok for s in steps)
+
+
+def _commit(container: Any, name: str, labels: dict[str, str], source: dict[str, Any]) -> str:
+    """Commit the stopped container as ``name`` (repo:tag), to run as airflow, with the
+    source image's entrypoint and command (not the check script's); ``name``.
+
+    A commit cannot clear an entrypoint: a source without one gets ``/usr/bin/env``, which
+    runs the command as given.
+    """
+    repository, _, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "")
+    entrypoint = source.get("Entrypoint") or ["/usr/bin/env"]
+    cmd = source.get("Cmd") or ["bash"]
+    changes = [f"ENTRYPOINT {json.dumps(entrypoint)}", f"CMD {json.dumps(cmd)}",
+               "USER airflow", f"WORKDIR {AIRFLOW_HOME}"]  # fmt: skip
+    changes += [f"LABEL {json.dumps(k)}={json.dumps(v)}" for k, v in sorted(labels.items())]
+    container.commit(repository=repository, tag=tag or None, changes=changes)
+    return name
 
 
 def _explain_offline(step: StepResult, bundle: Bundle, pip_lines: list[str]) -> StepResult:
@@ -830,8 +756,3 @@ def _explain_offline(step: StepResult, bundle: Bundle, pip_lines: list[str]) -> 
     if reason is None:
         return step
     return StepResult(step.name, step.ok, step.seconds, f"{step.message}\n{reason}")
-
-
-def leftover_containers(client: Any) -> list[str]:
-    """Ids of containers test-local started that still exist (there should be none)."""
-    return [c.id for c in client.containers.list(all=True, filters={"label": LABEL})]

@@ -20,7 +20,6 @@ from mwaadeps.sandbox.emulator import (
     INTERNAL_AGENT,
     AirflowBackend,
     Installer,
-    InstallOutcome,
     MwaaEmulator,
     s3_error,
     signing_scope,
@@ -187,6 +186,9 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server, self._thread = None, None
+        close = getattr(self.emulator.installer, "close", None)
+        if callable(close):
+            close()  # the Docker installer's committed images
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -275,34 +277,9 @@ class Sandbox:
 def docker_installer(
     airflow_version: str | None, image: str | None = None
 ) -> tuple[Installer | None, str]:
-    """An installer running bundles in the runner container (localtest.run_bundle), and why
-    not when it cannot: no engine, no image."""
-    from mwaadeps.localtest import run as localtest
+    """An installer running bundles in the runner container (localtest.run_bundle) and
+    committing each successful install as an image (InstallOutcome.image), and why not when
+    it cannot: no engine, no image. See sandbox/docker_backend.py."""
+    from mwaadeps.sandbox.docker_backend import make_installer
 
-    run_bundle = localtest.run_bundle
-    try:
-        import docker
-
-        client = docker.from_env(timeout=5)
-        client.ping()
-    except Exception:
-        return None, "no Docker engine answers"
-    try:
-        tag = str(localtest.pick_image(client, airflow_version, configured=image))
-    except MwaadepsError as exc:
-        return None, exc.message
-
-    def install(dist: Path) -> InstallOutcome:
-        """MWAA logs a pip failure only when pip itself fails; other checks become warnings."""
-        report = run_bundle(dist, image=tag, network=False)
-        lines = [str(x) for x in (getattr(report, "pip_output", None) or ())]
-        steps = {s.name: s for s in getattr(report, "steps", ())}
-        pip = steps.get("pip install")
-        for step in steps.values():
-            if not step.ok and step is not pip:
-                first = (step.message or "").strip().splitlines()[:1]
-                lines.append(f"[sandbox] check {step.name!r} failed: {' '.join(first)}")
-        ok = bool(pip.ok) if pip is not None else bool(getattr(report, "ok", False))
-        return InstallOutcome(ok, tuple(lines))
-
-    return install, f"bundles are installed in {tag}"
+    return make_installer(airflow_version, image)
