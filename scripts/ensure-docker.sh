@@ -27,7 +27,8 @@ if ! engine_up; then
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq docker.io debootstrap >"$LOG_DIR/apt.log" 2>&1
   fi
   echo "ensure-docker: starting dockerd (no bridge, no iptables)" >&2
-  as_root sh -c "nohup dockerd --bridge=none --iptables=false --ip6tables=false >'$LOG_DIR/dockerd.log' 2>&1 &"
+  # setsid: the engine outlives the shell (and process group) that started it.
+  as_root sh -c "setsid nohup dockerd --bridge=none --iptables=false --ip6tables=false >>'$LOG_DIR/dockerd.log' 2>&1 < /dev/null &"
   for _ in $(seq 1 60); do engine_up && break; sleep 1; done
   engine_up || { echo "ensure-docker: dockerd did not answer; see $LOG_DIR/dockerd.log" >&2; exit 1; }
 fi
