@@ -243,7 +243,11 @@ sha256sum dist/* > {report}/full.sha
     assert (report / "first.rc").read_text().strip() == "0", first_out
     names = (report / "first.ls").read_text().split()
     assert names == [
-        "manifest.json", "plugins.zip", "requirements.txt", "sbom.cdx.json", "startup.sh"
+        "manifest.json",
+        "plugins.zip",
+        "requirements.txt",
+        "sbom.cdx.json",
+        "startup.sh",
     ]
     full_out = " ".join((report / "full.out").read_text().split())
     assert (report / "full.rc").read_text().strip() != "0"

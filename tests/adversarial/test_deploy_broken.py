@@ -73,10 +73,14 @@ def test_promote_refuses_a_source_whose_deployment_failed(deploy_project: Projec
 def test_promote_refuses_an_unverified_source(deploy_project: Project) -> None:
     """What dev runs was put there by hand: no record vouches for it."""
     s3, mwaa = deploy_project.client("s3"), deploy_project.client("mwaa")
-    version = s3.put_object(Bucket="dsai-airflow-dags", Key="requirements.txt",
-                            Body=b"requests==2.32.3\n")["VersionId"]
-    mwaa.update_environment(Name="dsai-dev-mwaa", RequirementsS3Path="requirements.txt",
-                            RequirementsS3ObjectVersion=version)
+    version = s3.put_object(
+        Bucket="dsai-airflow-dags", Key="requirements.txt", Body=b"requests==2.32.3\n"
+    )["VersionId"]
+    mwaa.update_environment(
+        Name="dsai-dev-mwaa",
+        RequirementsS3Path="requirements.txt",
+        RequirementsS3ObjectVersion=version,
+    )
     for _ in range(3):
         status = deploy_project.environment()["Status"]
     assert status == "AVAILABLE"
@@ -89,8 +93,7 @@ def test_promote_refuses_an_unverified_source(deploy_project: Project) -> None:
 def test_promote_of_a_verified_source_still_works(deploy_project: Project) -> None:
     assert core.deploy(deploy_project.env(), deploy_project.dist, FAST).ok
     rep = RecordingReporter()
-    result = core.promote(deploy_project.env("dev"), deploy_project.env("prod"),
-                          replace(FAST), rep)
+    result = core.promote(deploy_project.env("dev"), deploy_project.env("prod"), replace(FAST), rep)
     assert result.ok and result.update_called
 
 

@@ -43,8 +43,12 @@ def test_signal_during_the_wait_records_pending(deploy_project: Project, sig: in
     record = deploy_records.history(deploy_project.env())[-1]
     assert record.id == 1 and record.outcome == "pending"
     assert record.data["artifacts"]["requirements.txt"]["version"]
-    assert deploy_project.client("s3").list_objects_v2(
-        Bucket="dsai-airflow-dags", Prefix=".mwaadeps/lock").get("KeyCount") == 0
+    assert (
+        deploy_project.client("s3")
+        .list_objects_v2(Bucket="dsai-airflow-dags", Prefix=".mwaadeps/lock")
+        .get("KeyCount")
+        == 0
+    )
 
     deploy_project.sandbox.faults(stay_updating=False)
     _mwaa_finishes(deploy_project)
@@ -57,8 +61,7 @@ def test_signal_during_the_wait_records_pending(deploy_project: Project, sig: in
 
 def test_sigterm_json_output_names_what_was_started(deploy_project: Project) -> None:
     deploy_project.sandbox.faults(stay_updating=True)
-    proc = spawn(deploy_project, "deploy", "--env", "dev", "--json",
-                 MWAADEPS_POLL_INTERVAL="0.05")
+    proc = spawn(deploy_project, "deploy", "--env", "dev", "--json", MWAADEPS_POLL_INTERVAL="0.05")
     # --json prints nothing until the end: the sandbox says when the update was accepted
     # (a signal right after it is held back until the pending record is written).
     assert deploy_project.sandbox.emulator.updated.wait(timeout=60)
@@ -70,8 +73,11 @@ def test_sigterm_json_output_names_what_was_started(deploy_project: Project) -> 
     assert data["error"]["code"] == "interrupted"
     assert data["interrupted"] == signal.SIGTERM
     assert data["record_id"] == 1 and data["started_at"]
-    assert {p["artifact"] for p in data["plan"]} == {"requirements.txt", "plugins.zip",
-                                                     "startup.sh"}
+    assert {p["artifact"] for p in data["plan"]} == {
+        "requirements.txt",
+        "plugins.zip",
+        "startup.sh",
+    }
 
 
 @pytest.mark.parametrize("command", ["status", "deploy", "rollback"])
@@ -93,8 +99,10 @@ def test_next_command_resolves_a_pending_record(deploy_project: Project, command
     else:
         back = core.rollback(env, None, FAST)
         assert back.ok and back.record_id == 3
-        assert back.plan[0].new_version == deploy_records.history(env)[0].versions()[
-            "requirements.txt"][1]
+        assert (
+            back.plan[0].new_version
+            == deploy_records.history(env)[0].versions()["requirements.txt"][1]
+        )
     record = next(r for r in deploy_records.history(env) if r.id == 2)
     assert record.outcome == "failed"
     assert record.data["error"]["code"] == "pip_failed"
@@ -136,8 +144,9 @@ def test_timeout_reports_still_updating_with_its_own_exit_code(
     assert "still UPDATING" in out
     assert "failed" not in out.lower()
     assert deploy_records.history(deploy_project.env())[-1].outcome == "pending"
-    data = json.loads(deploy_project.cli("deploy", "--env", "dev", "--timeout", "0",
-                                         "--json").stdout)
+    data = json.loads(
+        deploy_project.cli("deploy", "--env", "dev", "--timeout", "0", "--json").stdout
+    )
     assert data["error"]["code"] == "preflight"  # still updating: a second deploy waits
     deploy_project.sandbox.faults(stay_updating=False)
     _mwaa_finishes(deploy_project)
@@ -166,5 +175,6 @@ def test_sigterm_aborts_a_multipart_upload(deploy_project: Project) -> None:
     assert "Traceback" not in out and "was not updated" in out
     assert not s3.list_multipart_uploads(Bucket="dsai-airflow-dags").get("Uploads")
     assert "UpdateEnvironment" not in box.calls()["mwaa"]
-    assert s3.list_objects_v2(Bucket="dsai-airflow-dags",
-                              Prefix=".mwaadeps/lock").get("KeyCount") == 0
+    assert (
+        s3.list_objects_v2(Bucket="dsai-airflow-dags", Prefix=".mwaadeps/lock").get("KeyCount") == 0
+    )

@@ -25,10 +25,15 @@ LOCK = ".mwaadeps/lock.json"
 
 def _hold_lock(project: Project, owner: str, expires_in: float) -> None:
     now = time.time()
-    body = {"owner": owner, "created": "2026-12-03T07:00:00+00:00",
-            "expires": "2026-12-03T09:00:00+00:00", "expires_epoch": now + expires_in}
-    project.client("s3").put_object(Bucket=BUCKET, Key=LOCK, Body=json.dumps(body).encode(),
-                                    IfNoneMatch="*")
+    body = {
+        "owner": owner,
+        "created": "2026-12-03T07:00:00+00:00",
+        "expires": "2026-12-03T09:00:00+00:00",
+        "expires_epoch": now + expires_in,
+    }
+    project.client("s3").put_object(
+        Bucket=BUCKET, Key=LOCK, Body=json.dumps(body).encode(), IfNoneMatch="*"
+    )
 
 
 def _lock_present(project: Project) -> bool:
@@ -42,8 +47,9 @@ def test_a_second_deployer_is_refused_before_uploading(deploy_project: Project) 
     assert "user/alice on laptop" in info.value.message
     assert "expires at 2026-12-03T09:00:00+00:00" in info.value.message
     assert "--break-lock" in (info.value.hint or "")
-    keys = [o["Key"] for o in deploy_project.client("s3").list_objects_v2(
-        Bucket=BUCKET)["Contents"]]
+    keys = [
+        o["Key"] for o in deploy_project.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]
+    ]
     assert sorted(keys) == [LOCK, "dags/.keep"]  # nothing uploaded, no record
     assert "UpdateEnvironment" not in deploy_project.calls()["mwaa"]
 

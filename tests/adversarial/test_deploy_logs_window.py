@@ -39,20 +39,18 @@ def test_pick_streams_is_strict_about_the_start() -> None:
     since = 1_700_000_100.7  # LastUpdate.CreatedAt of this update
     streams = [
         # the previous update, finished in the same second this one started
-        _stream("requirements_install_ip-10-0-1-11.ec2.internal_1700000100.log",
-                1_700_000_100_300),
+        _stream("requirements_install_ip-10-0-1-11.ec2.internal_1700000100.log", 1_700_000_100_300),
         # this update's stream, same second in its name
-        _stream("requirements_install_ip-10-0-2-11.ec2.internal_1700000100.log",
-                1_700_000_100_900),
+        _stream("requirements_install_ip-10-0-2-11.ec2.internal_1700000100.log", 1_700_000_100_900),
         # a later one, no event timestamp (only the name's epoch)
         _stream("requirements_install_ip-10-0-2-12.ec2.internal_1700000160.log", None),
         # much older
-        _stream("requirements_install_ip-10-0-0-11.ec2.internal_1699990000.log",
-                1_699_990_000_000),
+        _stream("requirements_install_ip-10-0-0-11.ec2.internal_1699990000.log", 1_699_990_000_000),
     ]
     assert deploy_logs._pick_streams(streams, since) == [
         "requirements_install_ip-10-0-2-11.ec2.internal_1700000100.log",
         "requirements_install_ip-10-0-2-12.ec2.internal_1700000160.log",
     ]
     assert deploy_logs._pick_streams(streams, 1_700_000_101.0) == [
-        "requirements_install_ip-10-0-2-12.ec2.internal_1700000160.log"]
+        "requirements_install_ip-10-0-2-12.ec2.internal_1700000160.log"
+    ]

@@ -34,17 +34,18 @@ def test_another_key_than_the_environments_is_refused(deploy_project: Project) -
 
 
 @pytest.mark.parametrize("form", ["arn", "key id", "alias"])
-def test_the_environments_key_in_any_form_is_accepted(deploy_project: Project,
-                                                      form: str) -> None:
+def test_the_environments_key_in_any_form_is_accepted(deploy_project: Project, form: str) -> None:
     env_key = str(deploy_project.environment()["KmsKey"])
-    value = {"arn": env_key, "key id": env_key.rsplit("/", 1)[-1],
-             "alias": "alias/dsai-airflow"}[form]
+    value = {"arn": env_key, "key id": env_key.rsplit("/", 1)[-1], "alias": "alias/dsai-airflow"}[
+        form
+    ]
     _configure_key(deploy_project, value)
     assert core.deploy(deploy_project.env(), deploy_project.dist, FAST).ok
 
 
-def test_a_missing_profile_is_named(deploy_project: Project,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_profile_is_named(
+    deploy_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_PROFILE", "ghost-profile")
     run = deploy_project.cli("status", "--env", "dev")
     assert run.returncode == 2, run.stderr

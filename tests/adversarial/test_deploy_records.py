@@ -22,11 +22,19 @@ def _put(project: Project, name: str, body: bytes) -> None:
 def _plant_bad_records(project: Project) -> None:
     _put(project, "00002.json", b"{not json")
     _put(project, "00003.json", b'["a", "list"]')
-    foreign = {"id": 4, "environment": "someone-elses-mwaa", "outcome": "success",
-               "artifacts": {"requirements.txt": {"key": "requirements.txt", "version": "v"}}}
+    foreign = {
+        "id": 4,
+        "environment": "someone-elses-mwaa",
+        "outcome": "success",
+        "artifacts": {"requirements.txt": {"key": "requirements.txt", "version": "v"}},
+    }
     _put(project, "00004.json", json.dumps(foreign).encode())
-    broken = {"id": 5, "environment": "dsai-dev-mwaa", "outcome": "success",
-              "artifacts": {"requirements.txt": "not-a-table"}}
+    broken = {
+        "id": 5,
+        "environment": "dsai-dev-mwaa",
+        "outcome": "success",
+        "artifacts": {"requirements.txt": "not-a-table"},
+    }
     _put(project, "00005.json", json.dumps(broken).encode())
 
 
@@ -53,14 +61,21 @@ def test_bad_records_are_skipped_with_a_warning(deploy_project: Project) -> None
     back = core.rollback(env, None, FAST)
     assert back.ok and back.record_id == 7
 
-    for args in (["history", "--env", "dev"], ["status", "--env", "dev"],
-                 ["history", "--env", "dev", "--json"]):
+    for args in (
+        ["history", "--env", "dev"],
+        ["status", "--env", "dev"],
+        ["history", "--env", "dev", "--json"],
+    ):
         run = deploy_project.cli(*args)
         assert run.returncode == 0, run.stdout + run.stderr
         assert "Traceback" not in run.stderr
         assert "Skipped deployment record" in run.stderr
-    ids = [r["id"] for r in json.loads(
-        deploy_project.cli("history", "--env", "dev", "--json").stdout)["records"]]
+    ids = [
+        r["id"]
+        for r in json.loads(deploy_project.cli("history", "--env", "dev", "--json").stdout)[
+            "records"
+        ]
+    ]
     assert ids == [1, 6, 7]
 
 

@@ -20,9 +20,14 @@ def _built_from_current_inputs(root: Path) -> None:
     (root / "mwaadeps.lock").write_text("# lock\n")
     (root / "plugins" / "operators").mkdir(parents=True)
     (root / "plugins" / "operators" / "hello.py").write_text("VERSION = 1\n")
-    inputs = {name: input_digest(root / path) for name, path in (
-        ("requirements.txt", "requirements.txt"), ("mwaadeps.lock", "mwaadeps.lock"),
-        ("plugins", "plugins"))}
+    inputs = {
+        name: input_digest(root / path)
+        for name, path in (
+            ("requirements.txt", "requirements.txt"),
+            ("mwaadeps.lock", "mwaadeps.lock"),
+            ("plugins", "plugins"),
+        )
+    }
     manifest = root / "dist" / "manifest.json"
     data = json.loads(manifest.read_text())
     manifest.write_text(json.dumps({**data, "inputs": inputs}))
@@ -50,7 +55,10 @@ def test_freshness_of_each_input(tmp_path: Path) -> None:
     assert "mwaadeps.lock, plugins, startup.sh" in info.value.message
     assert "--allow-stale" in (info.value.hint or "")
     assert check_fresh(settings, root / "dist", allow_stale=True) == [
-        "mwaadeps.lock", "plugins", "startup.sh"]
+        "mwaadeps.lock",
+        "plugins",
+        "startup.sh",
+    ]
 
 
 def test_deploy_diff_and_test_local_refuse_a_stale_bundle(deploy_project: Project) -> None:

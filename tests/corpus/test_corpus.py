@@ -28,9 +28,7 @@ EXPECTED: dict[str, dict[str, object]] = tomllib.loads(
 TARGET = resolve_target("2.9.2")
 
 
-def verdict(
-    path: Path, constraints: Constraints, root: Path = FILES
-) -> tuple[bool, list[str]]:
+def verdict(path: Path, constraints: Constraints, root: Path = FILES) -> tuple[bool, list[str]]:
     report = check_requirements(parse_requirements(path), TARGET, constraints)
     found = []
     for p in report.problems:

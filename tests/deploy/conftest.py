@@ -79,8 +79,12 @@ def point_at_sandbox(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path
     sandbox.reset()
 
 
-def make_dist(folder: Path, requirements: str = "requests==2.32.3\n", plugin: str = "v1",
-              startup: str | None = "#!/bin/sh\necho ready\n") -> Path:
+def make_dist(
+    folder: Path,
+    requirements: str = "requests==2.32.3\n",
+    plugin: str = "v1",
+    startup: str | None = "#!/bin/sh\necho ready\n",
+) -> Path:
     """A small hand-made bundle folder."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "requirements.txt").write_text(requirements)
@@ -91,8 +95,9 @@ def make_dist(folder: Path, requirements: str = "requests==2.32.3\n", plugin: st
     (folder / "plugins.zip").write_bytes(buf.getvalue())
     if startup is not None:
         (folder / "startup.sh").write_text(startup)
-    (folder / "manifest.json").write_text(json.dumps({"mwaadeps_version": "0.1.0",
-                                                       "pinned": {"requests": "2.32.3"}}))
+    (folder / "manifest.json").write_text(
+        json.dumps({"mwaadeps_version": "0.1.0", "pinned": {"requests": "2.32.3"}})
+    )
     return folder
 
 
@@ -120,8 +125,14 @@ class Project:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run the real `mwaadeps` console script in the project folder."""
         exe = Path(sys.executable).with_name("mwaadeps")
-        return subprocess.run([str(exe), *args], cwd=self.root, capture_output=True, text=True,
-                              timeout=120, env={**os.environ, "COLUMNS": "200"})
+        return subprocess.run(
+            [str(exe), *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "200"},
+        )
 
 
 def new_project(tmp_path: Path, sandbox: Sandbox, toml: str = TOML) -> Project:

@@ -31,7 +31,10 @@ def test_cli_deploy_json_then_unchanged(project: Project) -> None:
     assert data["environment"] == "dsai-dev-mwaa" and data["status"] == "AVAILABLE"
     assert data["error"] is None
     assert {p["artifact"]: p["action"] for p in data["plan"]} == {
-        "requirements.txt": "upload", "plugins.zip": "upload", "startup.sh": "upload"}
+        "requirements.txt": "upload",
+        "plugins.zip": "upload",
+        "startup.sh": "upload",
+    }
     for item in data["plan"]:
         assert set(item) >= {"artifact", "action", "sha256", "old_version", "new_version"}
     again = json.loads(project.cli("deploy", "--env", "dev", "--json").stdout)
@@ -44,8 +47,12 @@ def test_cli_deploy_json_then_unchanged(project: Project) -> None:
 def test_cli_update_failure_exit_code_and_lines(project: Project) -> None:
     assert project.cli("deploy", "--env", "dev", "--wait").returncode == 0
     make_dist(project.dist, requirements="requests==99.0\n")
-    project.sandbox.faults(fail_next_update={"code": "INCORRECT_CONFIGURATION",
-                                             "message": "requirements failed to install"})
+    project.sandbox.faults(
+        fail_next_update={
+            "code": "INCORRECT_CONFIGURATION",
+            "message": "requirements failed to install",
+        }
+    )
     run = project.cli("deploy", "--env", "dev", "--wait")
     out = run.stdout + run.stderr
     _clean(out)
@@ -90,8 +97,14 @@ def test_cli_preflight_refusal_json(project: Project) -> None:
     _clean(run.stdout + run.stderr)
     data = json.loads(run.stdout)
     assert run.returncode == 5
-    assert data == {"ok": False, "environment": "dsai-dev-mwaa", "plan": [],
-                    "update_called": False, "status": None, "error": data["error"]}
+    assert data == {
+        "ok": False,
+        "environment": "dsai-dev-mwaa",
+        "plan": [],
+        "update_called": False,
+        "status": None,
+        "error": data["error"],
+    }
     assert data["error"]["code"] == "preflight" and "UPDATING" in data["error"]["message"]
     human = project.cli("deploy", "--env", "dev")
     assert human.returncode == 5 and "update is already in progress" in human.stderr
@@ -135,8 +148,10 @@ def test_cli_status_diff_history_rollback(project: Project) -> None:
     data = json.loads(run.stdout)
     assert data["action"] == "rollback" and data["ok"] is True
     env = project.environment()
-    assert env["RequirementsS3ObjectVersion"] == history["records"][0]["artifacts"][
-        "requirements.txt"]["version"]
+    assert (
+        env["RequirementsS3ObjectVersion"]
+        == history["records"][0]["artifacts"]["requirements.txt"]["version"]
+    )
 
 
 def test_cli_promote(project: Project) -> None:
@@ -150,6 +165,7 @@ def test_cli_promote(project: Project) -> None:
 
 # -- the emulator's wire protocol ----------------------------------------------------------
 
+
 def test_emulator_errors_follow_the_mwaa_protocol(project: Project) -> None:
     mwaa = project.client("mwaa")
     with pytest.raises(ClientError) as info:
@@ -157,8 +173,11 @@ def test_emulator_errors_follow_the_mwaa_protocol(project: Project) -> None:
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     with pytest.raises(ClientError) as info:
-        mwaa.update_environment(Name="dsai-dev-mwaa", RequirementsS3Path="requirements.txt",
-                                RequirementsS3ObjectVersion="no-such-version")
+        mwaa.update_environment(
+            Name="dsai-dev-mwaa",
+            RequirementsS3Path="requirements.txt",
+            RequirementsS3ObjectVersion="no-such-version",
+        )
     assert info.value.response["Error"]["Code"] == "ValidationException"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert "no-such-version" in info.value.response["Error"]["Message"]
@@ -170,31 +189,45 @@ def test_emulator_list_and_pagination(project: Project) -> None:
     assert mwaa.list_environments()["Environments"] == ["dsai-dev-mwaa", "dsai-prod-mwaa"]
     page = mwaa.list_environments(MaxResults=1)
     assert page["Environments"] == ["dsai-dev-mwaa"] and page["NextToken"]
-    names = [n for p in mwaa.get_paginator("list_environments").paginate(
-        PaginationConfig={"PageSize": 1}) for n in p["Environments"]]
+    names = [
+        n
+        for p in mwaa.get_paginator("list_environments").paginate(PaginationConfig={"PageSize": 1})
+        for n in p["Environments"]
+    ]
     assert names == ["dsai-dev-mwaa", "dsai-prod-mwaa"]
 
 
 def test_emulator_stay_updating_and_raw_headers(project: Project, sandbox: Sandbox) -> None:
     project.sandbox.faults(stay_updating=True)
     s3 = project.client("s3")
-    version = s3.put_object(Bucket="dsai-airflow-dags", Key="requirements.txt",
-                            Body=b"x==1\n")["VersionId"]
+    version = s3.put_object(Bucket="dsai-airflow-dags", Key="requirements.txt", Body=b"x==1\n")[
+        "VersionId"
+    ]
     mwaa = project.client("mwaa")
-    mwaa.update_environment(Name="dsai-dev-mwaa", RequirementsS3Path="requirements.txt",
-                            RequirementsS3ObjectVersion=version)
+    mwaa.update_environment(
+        Name="dsai-dev-mwaa",
+        RequirementsS3Path="requirements.txt",
+        RequirementsS3ObjectVersion=version,
+    )
     for _ in range(5):
         assert project.environment()["Status"] == "UPDATING"
     project.sandbox.faults(stay_updating=False, throttle=1)
-    no_retry = boto3.client("mwaa", region_name=REGION, endpoint_url=sandbox.url,
-                            aws_access_key_id="x", aws_secret_access_key="y",
-                            config=Config(inject_host_prefix=False,
-                                          retries={"mode": "standard", "total_max_attempts": 1}))
+    no_retry = boto3.client(
+        "mwaa",
+        region_name=REGION,
+        endpoint_url=sandbox.url,
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+        config=Config(
+            inject_host_prefix=False, retries={"mode": "standard", "total_max_attempts": 1}
+        ),
+    )
     with pytest.raises(ClientError) as info:
         no_retry.get_environment(Name="dsai-dev-mwaa")
     assert info.value.response["Error"]["Code"] == "ThrottlingException"
     assert info.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"].startswith(
-        "ThrottlingException")
+        "ThrottlingException"
+    )
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
     for _ in range(3):
         status = project.environment()["Status"]
@@ -203,8 +236,9 @@ def test_emulator_stay_updating_and_raw_headers(project: Project, sandbox: Sandb
 
 
 def test_control_api_rejects_unknown_faults(sandbox: Sandbox) -> None:
-    request = urllib.request.Request(f"{sandbox.url}/_sandbox/faults", method="POST",
-                                     data=b'{"explode": true}')
+    request = urllib.request.Request(
+        f"{sandbox.url}/_sandbox/faults", method="POST", data=b'{"explode": true}'
+    )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=5)
     assert info.value.code == 400

@@ -19,8 +19,14 @@ from .conftest import FAST, SECRET, Project, make_dist
 
 
 def _versions(env: dict[str, object]) -> dict[str, object]:
-    return {k: env.get(k) for k in ("RequirementsS3ObjectVersion", "PluginsS3ObjectVersion",
-                                    "StartupScriptS3ObjectVersion")}
+    return {
+        k: env.get(k)
+        for k in (
+            "RequirementsS3ObjectVersion",
+            "PluginsS3ObjectVersion",
+            "StartupScriptS3ObjectVersion",
+        )
+    }
 
 
 def test_deploy_then_redeploy_unchanged(project: Project) -> None:
@@ -47,13 +53,18 @@ def test_uploads_are_encrypted_and_checksummed(project: Project) -> None:
     result = core.deploy(project.env(), project.dist, FAST)
     s3 = project.client("s3")
     item = result.plan[1]
-    head = s3.head_object(Bucket="dsai-airflow-dags", Key="plugins.zip",
-                          VersionId=item.new_version, ChecksumMode="ENABLED")
+    head = s3.head_object(
+        Bucket="dsai-airflow-dags",
+        Key="plugins.zip",
+        VersionId=item.new_version,
+        ChecksumMode="ENABLED",
+    )
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["Metadata"]["sha256"] == item.sha256
     assert head["ChecksumSHA256"]
-    record = json.loads(s3.get_object(Bucket="dsai-airflow-dags", Key=result.record_key)
-                        ["Body"].read())
+    record = json.loads(
+        s3.get_object(Bucket="dsai-airflow-dags", Key=result.record_key)["Body"].read()
+    )
     assert record["outcome"] == "success"
     assert record["artifacts"]["plugins.zip"]["version"] == item.new_version
     assert record["manifest"]["pinned"] == {"requests": "2.32.3"}
@@ -83,7 +94,8 @@ def test_dry_run_changes_nothing(project: Project) -> None:
 
 def test_versioning_suspended_is_refused(project: Project) -> None:
     project.client("s3").put_bucket_versioning(
-        Bucket="dsai-airflow-dags", VersioningConfiguration={"Status": "Suspended"})
+        Bucket="dsai-airflow-dags", VersioningConfiguration={"Status": "Suspended"}
+    )
     with pytest.raises(PreflightError) as info:
         core.deploy(project.env(), project.dist, FAST)
     assert "versioning Suspended" in info.value.message
@@ -143,13 +155,16 @@ def test_update_failing_reports_error_and_pip_lines(project: Project) -> None:
     assert core.deploy(project.env(), project.dist, FAST).ok
     before = _versions(project.environment())
     make_dist(project.dist, requirements="requests==99.0\n")
-    project.sandbox.faults(fail_next_update={"code": "INCORRECT_CONFIGURATION",
-                                             "message": "pip failed"})
+    project.sandbox.faults(
+        fail_next_update={"code": "INCORRECT_CONFIGURATION", "message": "pip failed"}
+    )
     result = core.deploy(project.env(), project.dist, FAST)
     assert not result.ok and result.update_called and result.status == "UPDATE_FAILED"
     assert result.error is not None and result.error.code == "update_failed"
-    assert result.last_update_error == {"ErrorCode": "INCORRECT_CONFIGURATION",
-                                        "ErrorMessage": "pip failed"}
+    assert result.last_update_error == {
+        "ErrorCode": "INCORRECT_CONFIGURATION",
+        "ErrorMessage": "pip failed",
+    }
     assert any("requests==99.0" in line for line in result.log_lines)
     assert any(deploy_models.PIP_FAILED in line for line in result.log_lines)
     assert _versions(project.environment()) == before  # MWAA rolled back
@@ -181,8 +196,9 @@ def test_big_file_goes_multipart(project: Project) -> None:
     options = replace(FAST, multipart_threshold=1024 * 1024, part_size=5 * 1024 * 1024)
     result = core.deploy(project.env(), project.dist, options)
     assert result.ok
-    head = project.client("s3").head_object(Bucket="dsai-airflow-dags", Key="plugins.zip",
-                                            VersionId=result.plan[1].new_version)
+    head = project.client("s3").head_object(
+        Bucket="dsai-airflow-dags", Key="plugins.zip", VersionId=result.plan[1].new_version
+    )
     assert head["Metadata"]["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
     assert not core.deploy(project.env(), project.dist, options).update_called
 
@@ -227,16 +243,17 @@ def test_promote_copies_exactly(project: Project) -> None:
     s3 = project.client("s3")
     prod = project.environment("dsai-prod-mwaa")
     for item, spec in zip(dev.plan, deploy_models.ARTIFACTS, strict=True):
-        src = s3.get_object(Bucket="dsai-airflow-dags", Key=item.key,
-                            VersionId=item.new_version)
-        dst = s3.get_object(Bucket="dsai-airflow-dags-prod", Key=prod[spec.path_field],
-                            VersionId=prod[spec.version_field])
+        src = s3.get_object(Bucket="dsai-airflow-dags", Key=item.key, VersionId=item.new_version)
+        dst = s3.get_object(
+            Bucket="dsai-airflow-dags-prod",
+            Key=prod[spec.path_field],
+            VersionId=prod[spec.version_field],
+        )
         assert src["Body"].read() == dst["Body"].read()
         assert dst["Metadata"]["sha256"] == item.sha256
         assert dst["ServerSideEncryption"] == "aws:kms"
     record = deploy_records.history(project.env("prod"))[-1]
-    assert record.data["promoted_from"] == {"environment": "dsai-dev-mwaa",
-                                            "record": dev.record_id}
+    assert record.data["promoted_from"] == {"environment": "dsai-dev-mwaa", "record": dev.record_id}
     assert record.data["manifest"]["pinned"] == {"requests": "2.32.3"}
     again = core.promote(project.env("dev"), project.env("prod"), FAST)
     assert again.ok and not again.update_called

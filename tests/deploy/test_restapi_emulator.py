@@ -173,9 +173,10 @@ def test_import_errors_follow_the_dag_files(tmp_path: Path, sandbox: Sandbox) ->
         "/usr/local/airflow/dags/team/needs_missing.py",
     }
     assert "SyntaxError" in errors["/usr/local/airflow/dags/broken.py"]
-    assert 'File "/usr/local/airflow/dags/broken.py", line 5' in errors[
-        "/usr/local/airflow/dags/broken.py"
-    ]
+    assert (
+        'File "/usr/local/airflow/dags/broken.py", line 5'
+        in errors["/usr/local/airflow/dags/broken.py"]
+    )
     missing = errors["/usr/local/airflow/dags/team/needs_missing.py"]
     assert missing.rstrip().endswith("ModuleNotFoundError: No module named 'not_a_module_xyz'")
     assert api.dag_ids() == ["hello"]

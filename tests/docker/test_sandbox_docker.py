@@ -333,6 +333,8 @@ def test_sandbox_serves_the_example_with_real_airflow(
             args[f"{arg}S3Path"], args[f"{arg}S3ObjectVersion"] = name, put["VersionId"]
         mwaa.update_environment(Name=env.name, **args)
         assert signalled.done.wait(900), "the install did not end"
+        # The emulator's own install thread ends after the installer returns.
+        assert box.emulator.effects.install_finished.wait(60), "the install thread did not end"
         statuses = [mwaa.get_environment(Name=env.name)["Environment"]["Status"]
                     for _ in range(box.emulator.update_polls + 2)]  # fmt: skip
         assert statuses[-1] == "AVAILABLE", statuses

@@ -100,7 +100,7 @@ def test_wrong_types_name_the_file_and_key(tmp_path: Path, text: str, fragment: 
 
 
 def test_tool_table_of_the_wrong_type(tmp_path: Path) -> None:
-    conf = _write(tmp_path / "pyproject.toml", '[tool]\nmwaadeps = 3\n')
+    conf = _write(tmp_path / "pyproject.toml", "[tool]\nmwaadeps = 3\n")
     with pytest.raises(ConfigError, match=r"tool\.mwaadeps must be a table"):
         load_settings({}, env={}, cwd=tmp_path, config_path=conf)
 
@@ -120,6 +120,6 @@ def test_boolean_environment_variables(tmp_path: Path, value: str, expected: boo
 
 
 def test_binary_file(tmp_path: Path) -> None:
-    (tmp_path / "mwaadeps.toml").write_bytes(b"airflow-version = \"2.9.2\"\n\xc3\x28\n")
+    (tmp_path / "mwaadeps.toml").write_bytes(b'airflow-version = "2.9.2"\n\xc3\x28\n')
     with pytest.raises(ConfigError, match=r"not a UTF-8 text file \(byte 0xc3"):
         load_settings({}, env={}, cwd=tmp_path)

@@ -32,7 +32,10 @@ def test_table_matches_mwaa() -> None:
     for version, (python, abi, glibc, deprecated) in TABLE.items():
         target = resolve_target(version)
         assert (target.python_full, target.abi, target.glibc, target.deprecated) == (
-            python, abi, glibc, deprecated
+            python,
+            abi,
+            glibc,
+            deprecated,
         ), version
         assert target.known
         assert target.uv_platform == f"x86_64-manylinux_{glibc[0]}_{glibc[1]}"

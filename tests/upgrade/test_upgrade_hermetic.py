@@ -54,9 +54,7 @@ def packages(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {p["name"]: p for p in data["packages"]}
 
 
-def test_upgrade_flags_removed_conflicting_and_unbuilt(
-    tmp_path: Path, index: Server
-) -> None:
+def test_upgrade_flags_removed_conflicting_and_unbuilt(tmp_path: Path, index: Server) -> None:
     folder = make_project(
         tmp_path / "proj", index,
         "apache-airflow-providers-tabular\nfake-provider==1.0.0\nlinuxonly==1.0\nrequests\n",

@@ -255,7 +255,7 @@ def test_rewrite_toml_unchanged_values_and_commenting_out() -> None:
 
 def test_rewrite_toml_adds_a_missing_key_after_the_leading_comments() -> None:
     text, _ = rewrite_toml("# hello\nrequirements = 'r.txt'\n", {"airflow-version": "3.0.6"})
-    assert text == '# hello\nairflow-version = "3.0.6"\nrequirements = \'r.txt\'\n'
+    assert text == "# hello\nairflow-version = \"3.0.6\"\nrequirements = 'r.txt'\n"
 
 
 def test_rewrite_toml_in_pyproject_and_crlf() -> None:
@@ -301,14 +301,10 @@ def test_config_updates_follow_what_the_config_sets(tmp_path: Path) -> None:
         "airflow-version": "3.0.6", "constraints": None,
     }  # fmt: skip
     new_file = tmp_path / "sub" / "c306.txt"
-    assert _config_updates(settings, raw, to_306, str(new_file))["constraints"] == (
-        "sub/c306.txt"
-    )
+    assert _config_updates(settings, raw, to_306, str(new_file))["constraints"] == ("sub/c306.txt")
     url = "https://nexus.example/raw/constraints-3.0.6.txt"
     assert _config_updates(settings, raw, to_306, url)["constraints"] == url
     with_python = {**raw, "python-version": "3.11"}
     assert _config_updates(settings, with_python, to_306, url)["python-version"] == "3.12"
-    same = UpgradeReport(
-        resolve_target("2.9.2"), resolve_target("2.9.2"), "lock", "c.txt", ()
-    )
+    same = UpgradeReport(resolve_target("2.9.2"), resolve_target("2.9.2"), "lock", "c.txt", ())
     assert _config_updates(settings, raw, same, None) == {"airflow-version": "2.9.2"}

@@ -21,9 +21,7 @@ CONSTRAINT_URL = (
 
 
 @pytest.fixture
-def check(
-    write: Writer, target: Target, constraints: Constraints
-) -> Callable[..., CheckReport]:
+def check(write: Writer, target: Target, constraints: Constraints) -> Callable[..., CheckReport]:
     def _check(text: str, mode: str = "bundle") -> CheckReport:
         path = write("requirements.txt", text)
         return check_requirements(parse_requirements(path), target, constraints, mode=mode)

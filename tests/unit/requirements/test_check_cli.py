@@ -52,8 +52,13 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("apache-airflow==2.10.3\n", 1, "airflow-version", 1),
         ("acme==1.0\nacme>=2\n", 1, "duplicate-conflict", 2),
         ("acme>=1.0\nacme<2\n", 0, "duplicate", 2),
-        ("-c https://raw.githubusercontent.com/apache/airflow/constraints-2.8.1/"
-         "constraints-3.11.txt\n", 1, "constraint-url", 1),
+        (
+            "-c https://raw.githubusercontent.com/apache/airflow/constraints-2.8.1/"
+            "constraints-3.11.txt\n",
+            1,
+            "constraint-url",
+            1,
+        ),
         ("Flask==3.0.0\n", 1, "essential-conflict", 1),
         ("requests\npandas==2.2.0\n", 1, "constraint-conflict", 2),
         ("--index-url https://bob:Secr3tPw@nexus.acme.io/simple\n", 1, "index-credentials", 1),

@@ -278,8 +278,10 @@ def test_lines_that_cannot_be_bundled_or_parsed(write: Writer, line: str, code: 
 
 def test_bundle_fix_hint(write: Writer) -> None:
     (problem,) = parse_requirements(write("r.txt", "-e ./pkg\n")).problems
-    assert "build a wheel and list it in a find-links folder, or list the folder under " \
+    assert (
+        "build a wheel and list it in a find-links folder, or list the folder under "
         "local-packages in mwaadeps.toml" in problem.hint.lower()
+    )
 
 
 def test_syntax_error_carries_packaging_message_and_suggestion(write: Writer) -> None:

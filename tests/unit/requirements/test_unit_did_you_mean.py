@@ -1,4 +1,4 @@
-""""Did you mean": names a resolver says no index has, mapped back to file:line."""
+""" "Did you mean": names a resolver says no index has, mapped back to file:line."""
 
 from __future__ import annotations
 

@@ -43,6 +43,7 @@ class Effects:
         self.problems = problems
         self._clients: dict[tuple[str, str, str], Any] = {}
         self._lock = threading.Lock()
+        self.install_finished = threading.Event()  # set when an installer run has ended
 
     def client(self, service: str, region: str) -> Any:
         """A cached boto3 client for ``service`` on the sandbox."""
@@ -146,6 +147,8 @@ class Effects:
                 env.install_result = installer(Path(tmp))
         except Exception as exc:
             env.install_result = InstallOutcome(False, (f"sandbox installer failed: {exc}",))
+        finally:
+            self.install_finished.set()
 
     def install_lines(self, env: Environment, target: dict[str, Any], pip_fail: bool) -> list[str]:
         """The requirements_install log lines: the installer's, or pip-like ones."""

@@ -69,8 +69,8 @@ class Environment:
         return str(self.data["Name"])
 
     def installing(self) -> bool:
-        """An installer thread is still running."""
-        return self.install is not None and self.install.is_alive()
+        """An installer thread is still running (its result is not in yet)."""
+        return self.install is not None and self.install_result is None and self.install.is_alive()
 
 
 def new_data(
