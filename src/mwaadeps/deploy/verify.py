@@ -463,6 +463,22 @@ def after_deploy(
     rep = reporter or NullReporter()
     try:
         report = verify(config, options, rep)
+    except KeyboardInterrupt as exc:  # the update is done and recorded; only the check stopped
+        import signal
+
+        signum = getattr(exc, "signum", int(signal.SIGINT))
+        return replace(
+            result,
+            ok=False,
+            interrupted=signum,
+            error=ErrorInfo(
+                "interrupted",
+                f"Interrupted ({signal.Signals(signum).name}) while verifying: the deploy of "
+                f"{config.name} itself finished (deployment {result.record_id}); its DAGs were "
+                "not verified.",
+                f"mwaadeps verify --env {config.key}",
+            ),
+        )
     except MwaadepsError as exc:
         report = VerifyReport(config.name, result.status, "error", exc.message)
         if options.record:
