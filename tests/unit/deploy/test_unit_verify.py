@@ -109,3 +109,35 @@ def test_the_parse_wait_stops_at_the_timeout_naming_the_unparsed_file() -> None:
     assert waiting == ("b.py",)
     assert api.polls == 4 and slept == [10, 10, 10]
     assert [d.dag_id for d in dags] == ["a"] and errors == ()
+
+
+class _RefusingAirflow:
+    """Accepts the pause changes, refuses the run (as Airflow's 409 on a duplicate run id)."""
+
+    name = "env"
+
+    def __init__(self) -> None:
+        self.paused: list[bool] = []
+
+    def set_paused(self, dag_id: str, paused: bool) -> dict[str, Any]:
+        self.paused.append(paused)
+        return {"dag_id": dag_id, "is_paused": paused}
+
+    def trigger(self, dag_id: str, conf: Any = None, run_id: str | None = None) -> dict[str, Any]:
+        from mwaadeps.errors import RestApiError
+
+        raise RestApiError("409", status=409, detail="exists")
+
+
+def test_the_pause_is_restored_when_the_run_cannot_start() -> None:
+    import pytest
+
+    from mwaadeps.errors import RestApiError
+
+    api = _RefusingAirflow()
+    warnings: list[str] = []
+    with pytest.raises(RestApiError):
+        v._smoke_run(api, v.DagInfo("smoke", True, "smoke.py"),  # type: ignore[arg-type]
+                     v.VerifyOptions(poll_interval=0), RecordingReporter(), warnings)
+    assert api.paused == [False, True]
+    assert warnings == []
