@@ -178,8 +178,11 @@ def relative(path: str) -> str:
 
 
 def trace_ends(stack_trace: str) -> tuple[str, str]:
-    """The first and last non-blank line of a trace (the file and the exception)."""
+    """The first and last non-blank line of a trace (where it starts, the exception); the
+    "Traceback (most recent call last):" header does not count."""
     lines = [line.strip() for line in stack_trace.splitlines() if line.strip()]
+    if lines and lines[0].startswith("Traceback (most recent call last)") and len(lines) > 1:
+        lines = lines[1:]
     if not lines:
         return "", ""
     return lines[0], lines[-1]
@@ -287,9 +290,14 @@ def _wait_parsed(
         errors = import_problems(api.import_errors())
         waiting = unparsed(files, dags, errors)
         elapsed = options.clock() - started
+        progress = (
+            f"{len(waiting)} of {len(files)} file(s) not parsed yet"
+            if waiting
+            else f"all {len(files)} file(s) parsed"
+        )
         rep.step(
-            f"{api.name}: {len(dags)} DAG(s), {len(errors)} import error(s), "
-            f"{len(waiting)} of {len(files)} file(s) not parsed yet ({elapsed:.0f}s)"
+            f"{api.name}: {len(dags)} DAG(s), {len(errors)} import error(s), {progress} "
+            f"({elapsed:.0f}s)"
         )
         if not waiting or elapsed >= options.timeout:
             return dags, errors, waiting

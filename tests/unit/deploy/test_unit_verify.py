@@ -24,7 +24,8 @@ def test_paths_are_made_relative_to_the_dags_folder() -> None:
 
 def test_trace_ends_are_first_and_last_non_blank_lines() -> None:
     trace = "\nTraceback (most recent call last):\n  File \"x.py\", line 3\nImportError: no foo\n\n"
-    assert v.trace_ends(trace) == ("Traceback (most recent call last):", "ImportError: no foo")
+    assert v.trace_ends(trace) == ('File "x.py", line 3', "ImportError: no foo")
+    assert v.trace_ends("SyntaxError: bad\n") == ("SyntaxError: bad", "SyntaxError: bad")
     assert v.trace_ends("") == ("", "")
 
 
@@ -42,8 +43,9 @@ def test_unparsed_and_the_verdicts() -> None:
     files = ("a.py", "b.py", "broken.py")
     dags = (v.DagInfo("a", True, "a.py"),)
     errors = v.import_problems([{"filename": "/usr/local/airflow/dags/broken.py",
-                                 "stack_trace": "Traceback\nNameError: x"}])
-    assert errors == (v.ImportProblem("broken.py", "Traceback", "NameError: x"),)
+                                 "stack_trace": "Traceback (most recent call last):\n"
+                                                "  File \"broken.py\"\nNameError: x"}])
+    assert errors == (v.ImportProblem("broken.py", 'File "broken.py"', "NameError: x"),)
     waiting = v.unparsed(files, dags, errors)
     assert waiting == ("b.py",)
     verdict, reason = v.judge(files, dags, errors, waiting, 60)
