@@ -283,3 +283,18 @@ def test_a_verification_that_cannot_run_leaves_the_deploy_unverified(
     records = deploy_records.history(project.env())
     health = core.running_health(connect(project.env()), project.env(), environment, records)
     assert health.state == "unverified"
+
+
+def test_a_run_that_does_not_finish_in_time_exits_75_and_is_not_green(project: Project) -> None:
+    _put_dag(project, "smoke.py", SMOKE)
+    assert core.deploy(project.env(), project.dist, FAST).ok
+    proc = project.cli("verify", "--env", "dev", "--trigger", "smoke", "--timeout", "0", "--json")
+    assert proc.returncode == 75, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["verdict"] == "timeout" and data["error"]["code"] == "verify_timeout"
+    assert data["run"]["state"] in ("queued", "running")
+    assert _api(project).dag("smoke")["is_paused"] is True  # paused again all the same
+    records = deploy_records.history(project.env())
+    health = core.running_health(connect(project.env()), project.env(), project.environment(),
+                                 records)
+    assert health.state == "unverified" and "timeout" in health.reason
