@@ -144,6 +144,22 @@ def test_a_helper_module_without_dag_words_is_not_waited_for(example: Project) -
     assert "helpers/util.py" not in report.files
 
 
+def test_a_file_that_defines_no_dag_is_waited_for_unless_airflowignore_excludes_it(
+    example: Project,
+) -> None:
+    _deployed(example)
+    helper = b"from airflow.models import DAG\n\ndef make_dag(name):\n    return DAG(name)\n"
+    _put_dag(example, "common/dag_factory.py", helper)
+    report = verify_core.verify(example.env(), replace(FASTV, timeout=0.0))
+    assert report.verdict == "timeout" and report.exit_code == 75
+    assert report.unparsed == ("common/dag_factory.py",)
+    assert "common/dag_factory.py" in report.reason
+    _put_dag(example, ".airflowignore", b"^common$  # helpers, no DAGs\n")
+    report = verify_core.verify(example.env(), replace(FASTV, timeout=0.0))
+    assert report.verdict == "passed", report.reason
+    assert "common/dag_factory.py" not in report.files
+
+
 def test_trigger_runs_the_dag_and_pauses_it_again(example: Project) -> None:
     _deployed(example)
     _put_dag(example, "smoke.py", SMOKE)

@@ -10,6 +10,7 @@ record of the versions the environment runs, so promote only copies a verified d
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,7 @@ DAGS_FOLDER = "/usr/local/airflow/dags/"
 FINAL_STATES = ("success", "failed")
 VERDICTS = ("passed", "failed", "timeout")
 RUN_PREFIX = "mwaadeps-verify-"
+IGNORE_FILE = ".airflowignore"
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,13 @@ class VerifyReport:
             return "Fix the files named above (or the bundle they import from) and verify again."
         if self.verdict == "failed":
             return "Read the run's task logs in the Airflow UI or CloudWatch (the Task log group)."
+        if self.verdict == "timeout" and self.unparsed:
+            return (
+                "The DAG processor may still be busy (verify again, or raise --timeout), or the "
+                "files define no DAG: list such helper modules in .airflowignore."
+            )
         if self.verdict == "timeout":
-            return "Airflow may still be busy; run mwaadeps verify again, or raise --timeout."
+            return "Verify again, or raise --timeout."
         return None
 
     def error_json(self) -> dict[str, Any] | None:
@@ -170,6 +177,33 @@ def might_contain_dag(content: bytes) -> bool:
     """Airflow's safe-mode test: the file mentions both "airflow" and "dag"."""
     lower = content.lower()
     return b"airflow" in lower and b"dag" in lower
+
+
+def ignored(rel: str, ignore_files: Mapping[str, str]) -> bool:
+    """Whether .airflowignore files exclude ``rel`` (Airflow 2's default regexp syntax).
+
+    ``ignore_files`` maps a folder ("" for the dags folder itself) to its .airflowignore
+    text. As in Airflow, a pattern applies to the files and folders below the folder of its
+    file and is searched in their paths relative to the dags folder; a matching folder
+    excludes everything in it; ``#`` starts a comment; an invalid pattern is skipped.
+    """
+    parts = rel.split("/")
+    for folder, text in ignore_files.items():
+        if folder and not rel.startswith(f"{folder}/"):
+            continue
+        depth = len(folder.split("/")) if folder else 0
+        paths = ["/".join(parts[:i]) for i in range(depth + 1, len(parts) + 1)]
+        for line in text.split("\n"):
+            pattern = re.sub(r"\s*#.*", "", line)
+            if not pattern:
+                continue
+            try:
+                rule = re.compile(pattern)
+            except re.error:
+                continue
+            if any(rule.search(p) for p in paths):
+                return True
+    return False
 
 
 def relative(path: str) -> str:
@@ -248,21 +282,27 @@ def run_id_now(now: datetime | None = None) -> str:
 
 
 def dag_files(aws: Aws, environment: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:
-    """(bucket, prefix, the .py files under DagS3Path Airflow would parse, relative, sorted)."""
+    """(bucket, prefix, the .py files under DagS3Path Airflow would parse, relative, sorted):
+    those mentioning "airflow" and "dag", minus what the .airflowignore files exclude."""
     bucket = str(environment.get("SourceBucketArn", "")).rsplit(":", 1)[-1]
     folder = str(environment.get("DagS3Path") or "dags").strip("/")
     prefix = f"{folder}/" if folder else ""
     where = f"s3://{bucket}/{prefix}"
-    found: list[str] = []
+    candidates: dict[str, bytes] = {}
+    ignores: dict[str, str] = {}
     with translate(f"list the DAG files in {where}", where, aws):
         for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
-                key = obj["Key"]
-                if not key.endswith(".py"):
+                rel = obj["Key"][len(prefix) :]
+                name = rel.rpartition("/")[2]
+                if not (rel.endswith(".py") or name == IGNORE_FILE):
                     continue
-                body = aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-                if might_contain_dag(body):
-                    found.append(key[len(prefix) :])
+                body = aws.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                if name == IGNORE_FILE:
+                    ignores[rel.rpartition("/")[0]] = body.decode("utf-8", "replace")
+                elif might_contain_dag(body):
+                    candidates[rel] = body
+    found = [rel for rel in candidates if not ignored(rel, ignores)]
     return bucket, prefix, tuple(sorted(found))
 
 

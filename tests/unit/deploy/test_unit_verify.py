@@ -143,3 +143,14 @@ def test_the_pause_is_restored_when_the_run_cannot_start() -> None:
                      v.VerifyOptions(poll_interval=0), RecordingReporter(), warnings)
     assert api.paused == [False, True]
     assert warnings == []
+
+
+def test_airflowignore_regexps_exclude_files_and_folders() -> None:
+    root = "^helpers$\nscratch_.*\\.py  # trials\n\n[invalid\n"
+    ignores = {"": root, "team": "^team/legacy"}
+    assert v.ignored("helpers/util.py", ignores)  # the folder matches: all of it is out
+    assert v.ignored("team/scratch_1.py", ignores)  # searched anywhere in the path
+    assert v.ignored("team/legacy_load.py", ignores)  # relative to the dags folder
+    assert not v.ignored("team/etl.py", ignores)
+    assert not v.ignored("legacy_load.py", {"team": "legacy"})  # only below its folder
+    assert not v.ignored("etl.py", {"": "# only a comment\n"})
