@@ -106,6 +106,7 @@ class AirflowApi:
     aws: Aws
     name: str
     page_size: int = PAGE_SIZE
+    airflow_version: str | None = None  # the environment's; Airflow 3 speaks API v2
 
     def call(
         self,
@@ -195,6 +196,8 @@ class AirflowApi:
         body: dict[str, Any] = {"conf": dict(conf or {})}
         if run_id is not None:
             body["dag_run_id"] = run_id
+        if (self.airflow_version or "").startswith("3."):
+            body["logical_date"] = None  # API v2 requires the key; null = now
         _, response = self.call("POST", f"/dags/{_segment(dag_id)}/dagRuns", body=body)
         return response if isinstance(response, dict) else {}
 

@@ -397,7 +397,7 @@ def verify(
     aws = aws or connect(config)
     rep.step(f"Reading MWAA environment {config.name}")
     environment = _environment(aws, config)
-    api = AirflowApi(aws, config.name)
+    api = AirflowApi(aws, config.name, airflow_version=environment.get("AirflowVersion"))
     bucket, prefix, files = dag_files(aws, environment)
     warnings: list[str] = []
     if not files:

@@ -99,6 +99,16 @@ def test_trigger_sends_the_run_id_and_conf(monkeypatch: pytest.MonkeyPatch) -> N
     assert sent[0]["Body"] == {"conf": {"x": 1}, "dag_run_id": "mwaadeps-verify-1"}
 
 
+def test_an_airflow_3_trigger_sends_a_null_logical_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+    api = _api(monkeypatch, lambda b: _ok({"state": "queued"}), sent)
+    three = AirflowApi(api.aws, api.name, airflow_version="3.0.6")
+    three.trigger("smoke", None, "r1")
+    api.trigger("smoke", None, "r2")
+    assert sent[0]["Body"] == {"conf": {}, "dag_run_id": "r1", "logical_date": None}
+    assert "logical_date" not in sent[1]["Body"]
+
+
 def test_set_paused_patches_the_dag(monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[dict[str, Any]] = []
     api = _api(monkeypatch, lambda b: _ok({"dag_id": "smoke", "is_paused": b["Body"]["is_paused"]}),
