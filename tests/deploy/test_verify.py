@@ -249,6 +249,12 @@ def test_deploy_verify_after_a_broken_dag_is_not_green(project: Project) -> None
     with pytest.raises(PreflightError) as info:
         core.promote(project.env("dev"), project.env("prod"), FAST)
     assert "failed" in info.value.message
+    same = project.cli("deploy", "--env", "dev", "--verify", "--json")  # nothing to upload
+    assert same.returncode == 5
+    refused = json.loads(same.stdout)
+    assert refused["error"]["code"] == "unchanged_but_broken"
+    assert "broken_dag.py" in refused["error"]["message"]
+    assert "mwaadeps verify --env dev" in refused["error"]["hint"]
 
     project.client("s3").delete_object(Bucket="dsai-airflow-dags", Key="dags/broken_dag.py")
     again = project.cli("verify", "--env", "dev")
