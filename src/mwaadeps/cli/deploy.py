@@ -232,9 +232,7 @@ def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool)
 def _json_failure(exc: MwaadepsError, environment: str) -> None:
     from mwaadeps import ui
 
-    ui.json_error(
-        exc, environment=environment, plan=[], update_called=False, status=None, verification=None
-    )
+    ui.json_error(exc, environment=environment, plan=[], update_called=False, status=None)
     raise typer.Exit(exc.exit_code)
 
 
