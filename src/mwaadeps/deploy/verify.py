@@ -32,6 +32,7 @@ FINAL_STATES = ("success", "failed")
 VERDICTS = ("passed", "failed", "timeout")
 RUN_PREFIX = "mwaadeps-verify-"
 IGNORE_FILE = ".airflowignore"
+CLOCK_SLACK = 1.0  # seconds: S3's LastModified has whole seconds
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,32 @@ def import_problems(errors: list[dict[str, Any]]) -> tuple[ImportProblem, ...]:
     return tuple(sorted(problems, key=lambda p: p.file))
 
 
+def _epoch_of(value: Any) -> float | None:
+    """An ISO timestamp (Airflow's) as epoch seconds; None when missing or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def current(
+    items: list[dict[str, Any]], path_field: str, time_field: str, written: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """The DAGs / import errors Airflow made after their file was last written to the bucket:
+    an older one is from the file's previous version (not re-parsed yet) and is dropped."""
+    kept = []
+    for item in items:
+        made = _epoch_of(item.get(time_field))
+        changed = written.get(relative(str(item.get(path_field) or "")))
+        if made is not None and changed is not None and made < changed - CLOCK_SLACK:
+            continue
+        kept.append(item)
+    return kept
+
+
 def unparsed(
     files: tuple[str, ...], dags: tuple[DagInfo, ...], errors: tuple[ImportProblem, ...]
 ) -> tuple[str, ...]:
@@ -281,14 +308,17 @@ def run_id_now(now: datetime | None = None) -> str:
 # -- talking to the environment ----------------------------------------------------------------
 
 
-def dag_files(aws: Aws, environment: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:
-    """(bucket, prefix, the .py files under DagS3Path Airflow would parse, relative, sorted):
-    those mentioning "airflow" and "dag", minus what the .airflowignore files exclude."""
+def dag_files(
+    aws: Aws, environment: Mapping[str, Any]
+) -> tuple[str, str, tuple[str, ...], dict[str, float]]:
+    """(bucket, prefix, the .py files under DagS3Path Airflow would parse, relative, sorted,
+    when each was last written): those mentioning "airflow" and "dag", minus what the
+    .airflowignore files exclude."""
     bucket = str(environment.get("SourceBucketArn", "")).rsplit(":", 1)[-1]
     folder = str(environment.get("DagS3Path") or "dags").strip("/")
     prefix = f"{folder}/" if folder else ""
     where = f"s3://{bucket}/{prefix}"
-    candidates: dict[str, bytes] = {}
+    candidates: dict[str, float] = {}
     ignores: dict[str, str] = {}
     with translate(f"list the DAG files in {where}", where, aws):
         for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -301,9 +331,9 @@ def dag_files(aws: Aws, environment: Mapping[str, Any]) -> tuple[str, str, tuple
                 if name == IGNORE_FILE:
                     ignores[rel.rpartition("/")[0]] = body.decode("utf-8", "replace")
                 elif might_contain_dag(body):
-                    candidates[rel] = body
-    found = [rel for rel in candidates if not ignored(rel, ignores)]
-    return bucket, prefix, tuple(sorted(found))
+                    candidates[rel] = obj["LastModified"].timestamp()
+    found = {rel: when for rel, when in candidates.items() if not ignored(rel, ignores)}
+    return bucket, prefix, tuple(sorted(found)), found
 
 
 def _environment(aws: Aws, config: EnvironmentConfig) -> dict[str, Any]:
@@ -321,13 +351,19 @@ def _environment(aws: Aws, config: EnvironmentConfig) -> dict[str, Any]:
 
 
 def _wait_parsed(
-    api: AirflowApi, files: tuple[str, ...], options: VerifyOptions, rep: Reporter
+    api: AirflowApi,
+    files: tuple[str, ...],
+    options: VerifyOptions,
+    rep: Reporter,
+    written: Mapping[str, float] | None = None,
 ) -> tuple[tuple[DagInfo, ...], tuple[ImportProblem, ...], tuple[str, ...]]:
-    """Poll the DAG list and import errors until every file is parsed, or the timeout."""
+    """Poll the DAG list and import errors until every file is parsed (after it was last
+    written, when ``written`` says when), or the timeout."""
+    written = written or {}
     started = options.clock()
     while True:
-        dags = dag_infos(api.dags())
-        errors = import_problems(api.import_errors())
+        dags = dag_infos(current(api.dags(), "fileloc", "last_parsed_time", written))
+        errors = import_problems(current(api.import_errors(), "filename", "timestamp", written))
         waiting = unparsed(files, dags, errors)
         elapsed = options.clock() - started
         progress = (
@@ -398,13 +434,13 @@ def verify(
     rep.step(f"Reading MWAA environment {config.name}")
     environment = _environment(aws, config)
     api = AirflowApi(aws, config.name, airflow_version=environment.get("AirflowVersion"))
-    bucket, prefix, files = dag_files(aws, environment)
+    bucket, prefix, files, written = dag_files(aws, environment)
     warnings: list[str] = []
     if not files:
         warnings.append(f"No DAG files under s3://{bucket}/{prefix}.")
         rep.warn(warnings[-1])
     rep.step(f"Waiting for the DAG processor of {config.name} ({len(files)} DAG file(s))")
-    dags, errors, waiting = _wait_parsed(api, files, options, rep)
+    dags, errors, waiting = _wait_parsed(api, files, options, rep, written)
     verdict, reason = judge(files, dags, errors, waiting, options.timeout)
     run = None
     if options.trigger is not None:

@@ -154,3 +154,42 @@ def test_airflowignore_regexps_exclude_files_and_folders() -> None:
     assert not v.ignored("team/etl.py", ignores)
     assert not v.ignored("legacy_load.py", {"team": "legacy"})  # only below its folder
     assert not v.ignored("etl.py", {"": "# only a comment\n"})
+
+
+def test_an_import_error_older_than_the_file_is_from_its_previous_version() -> None:
+    written = {"fixed.py": 1_000.0, "still.py": 1_000.0}
+    errors = [
+        {"filename": "/usr/local/airflow/dags/fixed.py", "timestamp": "1970-01-01T00:10:00+00:00",
+         "stack_trace": "SyntaxError: old"},
+        {"filename": "/usr/local/airflow/dags/still.py", "timestamp": "1970-01-01T00:16:41Z",
+         "stack_trace": "SyntaxError: new"},
+        {"filename": "/usr/local/airflow/dags/other.py", "timestamp": "1970-01-01T00:00:00Z",
+         "stack_trace": "NameError"},
+    ]
+    kept = v.current(errors, "filename", "timestamp", written)
+    assert [e["stack_trace"] for e in kept] == ["SyntaxError: new", "NameError"]
+    dags = [{"dag_id": "a", "fileloc": "/usr/local/airflow/dags/fixed.py"}]  # no time: kept
+    assert v.current(dags, "fileloc", "last_parsed_time", written) == dags
+
+
+class _NotReparsedYet(_SlowProcessor):
+    """The fix of b.py is in the bucket; Airflow still shows the error of the old b.py."""
+
+    def import_errors(self) -> list[dict[str, Any]]:
+        return [{"filename": "/usr/local/airflow/dags/b.py", "timestamp": "1970-01-01T00:00:05Z",
+                 "stack_trace": "SyntaxError: old"}]
+
+
+def test_a_stale_import_error_is_waited_out_not_reported() -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    options = v.VerifyOptions(timeout=20, poll_interval=10, clock=lambda: now[0], sleep=sleep)
+    dags, errors, waiting = v._wait_parsed(
+        _NotReparsedYet(), ("a.py", "b.py"), options, RecordingReporter(),  # type: ignore[arg-type]
+        {"a.py": 0.0, "b.py": 60.0},
+    )
+    assert errors == () and waiting == ("b.py",)
+    assert [d.dag_id for d in dags] == ["a"]
