@@ -207,6 +207,14 @@ def ignored(rel: str, ignore_files: Mapping[str, str]) -> bool:
     return False
 
 
+def _hidden(rel: str) -> bool:
+    """A hidden file or one in a hidden folder or __pycache__ (not DAG files)."""
+    *folders, name = rel.split("/")
+    return any(p.startswith(".") or p == "__pycache__" for p in folders) or (
+        name.startswith(".") and name != IGNORE_FILE
+    )
+
+
 def relative(path: str) -> str:
     """A worker path (/usr/local/airflow/dags/x/y.py) relative to the dags folder."""
     return path[len(DAGS_FOLDER) :] if path.startswith(DAGS_FOLDER) else path.lstrip("/")
@@ -325,7 +333,7 @@ def dag_files(
             for obj in page.get("Contents", []):
                 rel = obj["Key"][len(prefix) :]
                 name = rel.rpartition("/")[2]
-                if not (rel.endswith(".py") or name == IGNORE_FILE):
+                if not (rel.endswith(".py") or name == IGNORE_FILE) or _hidden(rel):
                     continue
                 body = aws.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
                 if name == IGNORE_FILE:
@@ -494,15 +502,17 @@ def record_verification(
     ``verify_failed``); a later passing one makes it successful again. A record that failed
     for another reason is left alone. Not writable: a warning, the report unchanged.
     """
-    from mwaadeps.deploy.apply import _light_preflight, _running, resolve_pending
+    from mwaadeps.deploy.apply import resolve_pending, running_health
+    from mwaadeps.deploy.models import Preflight
     from mwaadeps.deploy.records import _update_record, history
 
     rep = reporter or NullReporter()
-    pre = _light_preflight(aws, config, environment)
+    kms = config.kms_key or environment.get("KmsKey")
+    pre = Preflight(aws, config, environment, "", str(kms) if kms else None)
     try:
         records = resolve_pending(pre, history(config, aws, rep), by, rep)
-        running = _running(environment)
-        record = next((r for r in reversed(records) if r.versions() == running), None)
+        # the newest record of exactly the versions the environment runs
+        record = running_health(aws, config, environment, records, rep).record
         if record is None:
             return report
         error = record.data.get("error") if isinstance(record.data.get("error"), dict) else None

@@ -193,3 +193,9 @@ def test_a_stale_import_error_is_waited_out_not_reported() -> None:
     )
     assert errors == () and waiting == ("b.py",)
     assert [d.dag_id for d in dags] == ["a"]
+
+
+def test_hidden_files_and_caches_are_not_dag_files() -> None:
+    assert v._hidden(".scratch.py") and v._hidden(".git/hooks/x.py")
+    assert v._hidden("team/__pycache__/etl.py")
+    assert not v._hidden("team/etl.py") and not v._hidden(".airflowignore")
