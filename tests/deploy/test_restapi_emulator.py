@@ -327,3 +327,16 @@ def test_a_backend_gets_the_bundle_and_dags_and_holds_the_run(tmp_path: Path) ->
         assert api.run_states("one", "r", 1) == ["failed"]
         assert api.call("GET", "/variables/seen")[1]["value"] == "one:1:x"
         assert len(backend.seen) == 1  # nothing changed: no reparse
+
+
+def test_new_dags_follow_dags_are_paused_at_creation(tmp_path: Path, sandbox: Sandbox) -> None:
+    api = _project(tmp_path, sandbox, {"hello.py": GOOD})
+    assert api.call("GET", "/dags/hello")[1]["is_paused"] is True
+    options = {"core.dags_are_paused_at_creation": "False"}
+    api.mwaa.update_environment(Name=NAME, AirflowConfigurationOptions=options)
+    for _ in range(10):
+        if api.mwaa.get_environment(Name=NAME)["Environment"]["Status"] != "UPDATING":
+            break
+    api.put_dag("second.py", GOOD.replace('"hello"', '"second"'))
+    dags = {d["dag_id"]: d["is_paused"] for d in api.call("GET", "/dags")[1]["dags"]}
+    assert dags == {"hello": True, "second": False}

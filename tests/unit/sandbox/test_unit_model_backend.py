@@ -14,6 +14,7 @@ from mwaadeps.sandbox.emulator.model import (
     Environment,
     ModelBackend,
     check_file,
+    dag_files,
     dags_in,
     environment,
     import_names,
@@ -202,3 +203,25 @@ def test_discovery_run_sets_the_variable_with_drift(tmp_path: Path) -> None:
     assert value["packages"]["requests"] == "1.0"
     assert "pendulum" not in value["packages"]
     assert (value["format"], value["airflow"], value["python"]) == (1, "2.9.2", "3.11.9")
+
+
+def test_airflowignore_and_hidden_files_are_not_parsed(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    for rel in ("keep.py", "scratch_one.py", "team/keep2.py", "team/old/x.py",
+                "vendor/lib.py", ".hidden.py", "notes.txt"):  # fmt: skip
+        (dags / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dags / rel).write_text("")
+    (dags / ".airflowignore").write_text("scratch_.*\n^vendor  # third-party code\n")
+    (dags / "team" / ".airflowignore").write_text("^old\n")
+    assert [rel for rel, _ in dag_files(dags)] == ["keep.py", "team/keep2.py"]
+
+
+def test_compile_time_errors_show_their_line() -> None:
+    source = b"from airflow import DAG\nDAG('x')\nreturn 1\n"
+    _, trace = check_file("r.py", source, NO_IMPORTS)
+    assert trace is not None
+    assert trace.splitlines()[-4:-2] == [
+        '  File "/usr/local/airflow/dags/r.py", line 3',
+        "    return 1",
+    ]
+    assert trace.rstrip().endswith("SyntaxError: 'return' outside function")

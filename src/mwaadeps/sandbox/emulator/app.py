@@ -264,9 +264,10 @@ class MwaaEmulator:
                 problem = AirflowProblem(503, "Service Unavailable", "webserver unavailable", None)
                 raise _rest_error(problem, data["AirflowVersion"])
             if env.webserver is None:
-                options = data.get("AirflowConfigurationOptions") or {}
-                env.webserver = Webserver(self.backend, paused_at_creation(options))
+                env.webserver = Webserver(self.backend)
             webserver, image = env.webserver, env.image
+            options = data.get("AirflowConfigurationOptions") or {}
+            webserver.paused_at_creation = paused_at_creation(options)
         versions = tuple((data.get(k), data.get(v)) for k, v, _ in ARTIFACTS)
         bundle_key = (data["AirflowVersion"], image, versions)
         objects = self.effects.dag_objects(region, data)
