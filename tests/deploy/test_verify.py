@@ -195,6 +195,12 @@ def test_trigger_of_an_unknown_dag_is_a_plain_error(example: Project) -> None:
     assert "no_such_dag" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_trigger_is_skipped_when_the_dags_do_not_load(example: Project) -> None:
+    report = verify_core.verify(example.env(), replace(FASTV, trigger="dsai_daily_summary"))
+    assert report.verdict == "failed" and report.run is None  # the import errors, not the id
+    assert any("not triggered" in w for w in report.warnings)
+
+
 def test_an_updating_environment_is_refused_plainly(example: Project) -> None:
     example.sandbox.set_status("dsai-dev-mwaa", "UPDATING")
     with pytest.raises(PreflightError) as info:

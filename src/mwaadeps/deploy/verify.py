@@ -453,19 +453,19 @@ def verify(
     run = None
     if options.trigger is not None:
         dag = next((d for d in dags if d.dag_id == options.trigger), None)
-        if dag is None:
+        if verdict != "passed":  # its own file may be the one that failed or is not parsed
+            warnings.append(f"{options.trigger} was not triggered: the DAGs did not all load.")
+            rep.warn(warnings[-1])
+        elif dag is None:
             known = ", ".join(d.dag_id for d in dags) or "none"
             raise ConfigError(
                 f"Airflow on {config.name} has no DAG {options.trigger!r} (its DAGs: {known}).",
                 hint="Check the DAG id (the dag_id in the file, not the file name).",
             )
-        if verdict == "passed":
+        else:
             run = _smoke_run(api, dag, options, rep, warnings)
             verdict, said = _run_verdict(run, options.timeout)
             reason = said if verdict != "passed" else f"{reason[:-1]}; {said}."
-        else:
-            warnings.append(f"{options.trigger} was not triggered: the DAGs did not all load.")
-            rep.warn(warnings[-1])
     report = VerifyReport(
         environment=config.name,
         status=str(environment.get("Status")),
