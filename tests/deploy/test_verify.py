@@ -173,6 +173,14 @@ def test_trigger_runs_the_dag_and_pauses_it_again(example: Project) -> None:
     assert api.dag_run("smoke", report.run.run_id)["state"] == "success"
 
 
+def test_trigger_of_an_example_dag_fits_invoke_rest_api_paths(example: Project) -> None:
+    _deployed(example)
+    report = verify_core.verify(example.env(), replace(FASTV, trigger="dsai_daily_summary"))
+    assert report.run is not None and report.run.state == "success", report.reason
+    assert len(f"/dags/dsai_daily_summary/dagRuns/{report.run.run_id}") <= 64
+    assert _api(example).dag("dsai_daily_summary")["is_paused"] is True
+
+
 def test_trigger_of_an_unpaused_dag_leaves_it_unpaused(example: Project) -> None:
     _deployed(example)
     _put_dag(example, "smoke.py", SMOKE)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from mwaadeps.deploy.aws import Aws, connect, translate
-from mwaadeps.deploy.restapi import AirflowApi
+from mwaadeps.deploy.restapi import MAX_PATH, AirflowApi
 from mwaadeps.errors import ConfigError, MwaadepsError, PreflightError, StillUpdating
 from mwaadeps.progress import NullReporter, Reporter
 
@@ -307,10 +307,36 @@ def judge(
     return "passed", f"{len(dags)} DAG(s) from {len(files)} file(s) loaded, no import errors."
 
 
-def run_id_now(now: datetime | None = None) -> str:
-    """mwaadeps-verify-<UTC timestamp>: short, so the run's REST path stays within 64 chars."""
-    when = now or datetime.now(timezone.utc)
-    return f"{RUN_PREFIX}{when.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
+def run_id_now(now: datetime | None = None, dag_id: str = "") -> str:
+    """mwaadeps-verify-<UTC timestamp>, or a shorter form of it when the run's REST path
+    (/dags/<dag id>/dagRuns/<run id>) would pass InvokeRestApi's 64 characters."""
+    when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    seconds = int(when.timestamp())
+    room = MAX_PATH - len(f"/dags/{dag_id}/dagRuns/")
+    for run_id in (
+        f"{RUN_PREFIX}{when:%Y%m%dT%H%M%SZ}",
+        f"{RUN_PREFIX}{when:%Y%m%dT%H%M%S}",
+        f"mwaadeps-{when:%Y%m%dT%H%M%SZ}",
+        f"mwaadeps-{seconds:x}",
+        f"mv-{_base36(seconds)}",
+    ):
+        if len(run_id) <= room:
+            return run_id
+    raise ConfigError(
+        f"DAG id {dag_id!r} is too long to run through InvokeRestApi: its run's path "
+        f"/dags/{dag_id}/dagRuns/<run id> cannot fit in {MAX_PATH} characters.",
+        hint="Trigger a DAG with an id of at most 40 characters (a smoke DAG).",
+    )
 
 
 # -- talking to the environment ----------------------------------------------------------------
@@ -393,7 +419,7 @@ def _smoke_run(
 ) -> TriggeredRun:
     """Unpause if paused, POST a run, poll it to success/failed or the timeout; the pause
     is restored whatever happens."""
-    run_id = run_id_now()
+    run_id = run_id_now(dag_id=dag.dag_id)
     if dag.paused:
         rep.step(f"Unpausing {dag.dag_id} for the smoke run (paused again afterwards)")
         api.set_paused(dag.dag_id, False)

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
+
 from mwaadeps.deploy import verify as v
+from mwaadeps.errors import ConfigError
 from mwaadeps.progress import RecordingReporter
 
 
@@ -60,8 +63,17 @@ def test_run_id_is_timestamped_and_short() -> None:
     when = datetime(2026, 12, 3, 10, 4, 5, tzinfo=timezone.utc)
     run_id = v.run_id_now(when)
     assert run_id == "mwaadeps-verify-20261203T100405Z"
-    # /dags/<id>/dagRuns/<run id> must fit InvokeRestApi's 64 characters for 17-char DAG ids
-    assert len(f"/dags/{'x' * 17}/dagRuns/{run_id}") <= 64
+    # /dags/<id>/dagRuns/<run id> must fit InvokeRestApi's 64 characters: longer DAG ids get
+    # shorter forms of the same timestamp, up to 40 characters; beyond, a plain error
+    for size in range(41):
+        dag_id = "d" * size
+        short = v.run_id_now(when, dag_id)
+        assert len(f"/dags/{dag_id}/dagRuns/{short}") <= 64
+        assert short.startswith(("mwaadeps-", "mv-"))
+    assert v.run_id_now(when, "d" * 18) == "mwaadeps-verify-20261203T100405"
+    with pytest.raises(ConfigError) as info:
+        v.run_id_now(when, "d" * 41)
+    assert "64 characters" in info.value.message
 
 
 def test_report_exit_codes_and_json() -> None:
