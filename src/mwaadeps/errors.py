@@ -158,6 +158,23 @@ class StillUpdating(DeployFailed):
     code = "still_updating"
 
 
+class VerifyFailed(MwaadepsError):
+    """The DAGs did not load on the environment, or the smoke run failed."""
+
+    code = "verify_failed"
+
+
+class RestApiError(AwsError):
+    """Airflow's REST API (through MWAA's InvokeRestApi) answered with an error status."""
+
+    code = "rest_api"
+
+    def __init__(self, message: str, *, status: int, detail: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.detail = detail
+
+
 # What each errno a user can fix means, and what to do (a folder's rights, a full disk).
 class AuditUnavailable(MwaadepsError):
     """The advisory data could not be read for some packages: the audit is incomplete."""

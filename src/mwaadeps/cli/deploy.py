@@ -141,12 +141,24 @@ def deploy(
     force: ForceOpt = False,
     break_lock: BreakLockOpt = False,
     allow_stale: AllowStaleOpt = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Then verify the DAGs load (mwaadeps verify); green only if that passes.",
+        ),
+    ] = False,
+    trigger: Annotated[
+        str | None, typer.Option("--trigger", help="With --verify: also run this DAG once.")
+    ] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Upload what changed in dist/ and update the MWAA environment (one update)."""
     from mwaadeps.build.dist import check_fresh
+    from mwaadeps.cli.verify import deploy_checks
     from mwaadeps.deploy import apply as core
+    from mwaadeps.deploy import verify as verify_core
 
     set_json(as_json)
     settings = settings_from(config=config, out=dist)
@@ -170,8 +182,10 @@ def deploy(
                 f"--allow-stale: deploying {settings.out_dir} although "
                 f"{', '.join(stale)} changed since it was built."
             )
-        return core.deploy(target, settings.out_dir, options, rep)
+        result = core.deploy(target, settings.out_dir, options, rep)
+        return verify_core.after_deploy(result, target, checks, rep) if checks else result
 
+    checks = deploy_checks(verify, trigger, wait, options)
     _run_and_finish(run, target.name, as_json)
 
 

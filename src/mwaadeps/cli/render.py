@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mwaadeps import ui
-from mwaadeps.errors import DeployFailed, LocalTestFailed, MwaadepsError, StillUpdating
+from mwaadeps.errors import (
+    DeployFailed,
+    LocalTestFailed,
+    MwaadepsError,
+    StillUpdating,
+    VerifyFailed,
+)
 
 if TYPE_CHECKING:
     from mwaadeps.build.audit import AuditReport
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
         InstallLogs,
         StatusReport,
     )
+    from mwaadeps.deploy.verify import VerifyReport
     from mwaadeps.localtest.image import RunnerImage
     from mwaadeps.localtest.run import LocalTestReport
     from mwaadeps.requirements.fix import FixResult
@@ -173,7 +180,7 @@ def build(result: BuildResult, out_dir: Path, as_json: bool) -> int:
 # -- deploy / rollback / promote ---------------------------------------------------------------
 
 # Error codes of a deploy whose end was not seen: the update goes on (exit 75, not 5).
-NOT_SEEN = ("still_updating", "wait_lost")
+NOT_SEEN = ("still_updating", "wait_lost", "verify_timeout")
 
 
 def short_version(version: str | None) -> str:
@@ -210,6 +217,8 @@ def deploy_exit_code(result: DeployResult) -> int:
     if result.interrupted:
         return 128 + int(result.interrupted)
     code = result.error.code if result.error else None
+    if code == VerifyFailed.code:
+        return VerifyFailed.exit_code
     return StillUpdating.exit_code if code in NOT_SEEN else DeployFailed.exit_code
 
 
@@ -219,6 +228,10 @@ def deploy(result: DeployResult, as_json: bool) -> int:
         ui.print_json(result.as_json())
         return deploy_exit_code(result)
     plan(result)
+    if result.verification is not None:
+        verify_report(result.verification)
+        if result.ok:
+            ui.success(f"{result.environment} verified: {result.verification.reason}")
     if result.ok and result.dry_run:
         ui.info("Dry run: nothing was uploaded and the environment was not updated.")
         return 0
@@ -239,6 +252,8 @@ def deploy(result: DeployResult, as_json: bool) -> int:
             ui.warn(result.error.message)
             ui.info(f"  {result.error.hint}")
             return deploy_exit_code(result)
+        if result.error.code == VerifyFailed.code:
+            raise VerifyFailed(result.error.message, hint=result.error.hint)
         raise DeployFailed(result.error.message, hint=result.error.hint)
     if result.waited:
         ui.success(
@@ -638,3 +653,59 @@ def _upgrade_lines(report: UpgradeReport, show_all: bool, writing: bool) -> None
             f"\n✘ {len(report.blocking)} package(s) block the upgrade ({summary})."
             + (" `--write` fixes them." if report.fixable else "")
         )
+
+
+# -- verify ------------------------------------------------------------------------------------
+
+
+def verify_report(report: VerifyReport) -> None:
+    """The DAGs, import errors, unparsed files and the run of a VerifyReport."""
+    ui.info(
+        f"{report.environment} (Airflow {report.airflow_version or '?'}): {report.status}; "
+        f"{len(report.files)} DAG file(s) in {report.dags_at}"
+    )
+    if report.dags:
+        ui.table(
+            f"DAGs on {report.environment}",
+            ["dag_id", "paused", "file"],
+            [[d.dag_id, "yes" if d.paused else "no", d.file] for d in report.dags],
+        )
+    if report.import_errors:
+        ui.table(
+            "Import errors",
+            ["file", "trace starts", "error"],
+            [[p.file, p.first_line, p.last_line] for p in report.import_errors],
+        )
+    for name in report.unparsed:
+        ui.warn(f"Not parsed yet: {name}")
+    if report.run is not None:
+        run = report.run
+        note = " (unpaused for the run, paused again)" if run.unpaused else ""
+        ui.info(f"Run {run.run_id} of {run.dag_id}: {run.state}{note}")
+    if report.record_id is not None:
+        ui.info(f"Recorded on deployment {report.record_id}.")
+
+
+def verify(report: VerifyReport, as_json: bool) -> int:
+    """A VerifyReport: 0 when it passed, 75 when a wait timed out; a failure raises."""
+    if as_json:
+        ui.print_json(report.as_json())
+        return 0 if report.ok else int(report.exit_code)
+    verify_report(report)
+    if report.verdict == "failed":
+        raise VerifyFailed(report.reason, hint=report.hint)
+    if report.verdict == "timeout":
+        ui.warn(report.reason)
+        ui.info(f"  {report.hint}")
+        return int(report.exit_code)
+    ui.success(f"{report.environment} verified: {report.reason}")
+    return 0
+
+
+def verify_failure(exc: MwaadepsError, environment: str) -> int:
+    """A verify that failed before its verdict, in the report's JSON shape."""
+    from mwaadeps.deploy.verify import VerifyReport
+
+    shape = VerifyReport(environment, "", "failed", "").as_json()
+    ui.json_error(exc, **{**shape, "status": None, "verdict": None, "reason": None})
+    return exc.exit_code

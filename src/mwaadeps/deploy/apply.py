@@ -185,6 +185,15 @@ def running_health(
             )
     if record is None:
         return Health("unverified", "no deployment record matches the versions it runs")
+    checked = record.data.get("verification")
+    checked = checked if isinstance(checked, dict) else {}
+    if record.outcome == "success" and checked.get("verdict") not in (None, "passed"):
+        return Health(
+            "unverified",
+            f"deployment {record.id} of these versions succeeded but its verification "
+            f"{checked.get('verdict')}: {checked.get('reason')}",
+            record,
+        )
     if record.outcome == "success":
         return Health("healthy", f"deployment {record.id} of these versions succeeded", record)
     err = record.data.get("error") or {}
@@ -231,14 +240,22 @@ def deploy(
     if not any(p.changes for p in plan):
         health = running_health(pre.aws, config, pre.environment, records, rep)
         if health.state == "failed" and not options.force:
+            err = (health.record.data.get("error") if health.record else None) or {}
+            by_verify = isinstance(err, dict) and err.get("code") == "verify_failed"
             return _replace(
                 base,
                 ok=False,
                 error=ErrorInfo(
                     "unchanged_but_broken",
                     f"Nothing to upload, but {config.name} is broken: {health.reason}.",
-                    "Fix the bundle and deploy again, mwaadeps rollback --env "
-                    f"{config.key}, or redeploy the same bundle with --force.",
+                    (
+                        f"Fix the DAG files it names, then mwaadeps verify --env {config.key} "
+                        "(it records the new verdict); "
+                        if by_verify
+                        else "Fix the bundle and deploy again, "
+                    )
+                    + f"mwaadeps rollback --env {config.key}, or redeploy the same bundle "
+                    "with --force.",
                 ),
             )
         if options.force:

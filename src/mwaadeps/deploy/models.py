@@ -12,6 +12,7 @@ from mwaadeps.deploy.aws import Aws
 
 if TYPE_CHECKING:
     from mwaadeps.config import EnvironmentConfig
+    from mwaadeps.deploy.verify import VerifyReport
 
 
 PIP_FAILED = "ERROR: pip installation exited with a non-zero error code"
@@ -187,6 +188,7 @@ class DeployResult:
     warnings: tuple[str, ...] = ()
     started_at: str | None = None  # when UpdateEnvironment was called (ISO, UTC)
     interrupted: int | None = None  # the signal that stopped the wait
+    verification: VerifyReport | None = None  # deploy --verify
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -206,6 +208,7 @@ class DeployResult:
             "warnings": list(self.warnings),
             "started_at": self.started_at,
             "interrupted": self.interrupted,
+            "verification": self.verification.as_json() if self.verification else None,
         }
 
 

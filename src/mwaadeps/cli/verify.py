@@ -1,0 +1,114 @@
+"""verify: do the DAGs load on the environment (and does a smoke DAG run)?"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from mwaadeps.cli.options import ConfigOpt, JsonOpt, set_json, settings_from
+from mwaadeps.errors import ConfigError, MwaadepsError
+
+EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
+TriggerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--trigger",
+        help="Also run this DAG once and wait for success (unpaused for the run, then "
+        "paused again).",
+    ),
+]
+VerifyTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        help="Seconds each wait (the DAG processor, then the run) may take; then exit 75.",
+    ),
+]
+PollOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--poll-interval", help="Seconds between polls (default 15; MWAADEPS_POLL_INTERVAL)."
+    ),
+]
+
+
+def poll_interval(settings: Any, value: float | None) -> float:
+    """--poll-interval, else MWAADEPS_POLL_INTERVAL, else 15 s."""
+    if value is None:
+        raw = settings.env.get("MWAADEPS_POLL_INTERVAL")
+        try:
+            value = float(raw) if raw else 15.0
+        except ValueError:
+            raise ConfigError(
+                f"MWAADEPS_POLL_INTERVAL must be a number of seconds, not {raw!r}.",
+                hint="e.g. export MWAADEPS_POLL_INTERVAL=5",
+            ) from None
+    return max(value, 0.0)
+
+
+def verify(
+    env: EnvOpt,
+    trigger: TriggerOpt = None,
+    timeout: VerifyTimeoutOpt = 600.0,
+    poll: PollOpt = None,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record/--no-record",
+            help="Write the verdict on the deployment record of what runs (default: yes).",
+        ),
+    ] = True,
+    as_json: JsonOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Check through MWAA's InvokeRestApi that Airflow loaded every DAG without import errors
+    (and, with --trigger, that a DAG runs)."""
+    from mwaadeps import ui
+    from mwaadeps.cli import render
+    from mwaadeps.deploy import verify as core
+
+    set_json(as_json)
+    settings = settings_from(config=config)
+    target = settings.environment(env)
+    options = core.VerifyOptions(
+        trigger=trigger,
+        timeout=timeout,
+        poll_interval=poll_interval(settings, poll),
+        record=record,
+    )
+    try:
+        with ui.reporter(quiet=as_json) as rep:
+            report = core.verify(target, options, rep)
+    except MwaadepsError as exc:
+        if as_json:
+            raise typer.Exit(render.verify_failure(exc, target.name)) from None
+        raise
+    raise typer.Exit(render.verify(report, as_json))
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the app."""
+    app.command()(verify)
+
+
+def deploy_checks(verify: bool, trigger: str | None, wait: bool, deploy_options: Any) -> Any:
+    """The VerifyOptions of `deploy --verify [--trigger]` (None without --verify)."""
+    from mwaadeps.deploy.verify import VerifyOptions
+
+    if not verify:
+        if trigger is not None:
+            raise ConfigError(
+                "--trigger needs --verify.", hint="mwaadeps deploy --verify --trigger DAG_ID"
+            )
+        return None
+    if not wait:
+        raise ConfigError(
+            "--verify needs --wait: the DAGs can be checked only once the update has ended.",
+            hint="Drop --no-wait, or run mwaadeps verify once the update has ended.",
+        )
+    return VerifyOptions(
+        trigger=trigger,
+        timeout=deploy_options.timeout,
+        poll_interval=deploy_options.poll_interval,
+    )
