@@ -146,6 +146,17 @@ class StillUpdating(DeployFailed):
     code = "still_updating"
 
 
+class RestApiError(AwsError):
+    """Airflow's REST API (through MWAA's InvokeRestApi) answered with an error status."""
+
+    code = "rest_api"
+
+    def __init__(self, message: str, *, status: int, detail: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.detail = detail
+
+
 # What each errno a user can fix means, and what to do (a folder's rights, a full disk).
 _PERMISSION_HINT = "Check the file's and its folder's permissions, or choose another folder."
 _OS_ADVICE: dict[int, tuple[str, str, str]] = {
