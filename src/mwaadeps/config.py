@@ -54,7 +54,9 @@ _TOP_KEYS = {
     "index",
     "environments",
     "audit",
+    "build",
 }
+_BUILD_KEYS = {"env"}
 _AUDIT_KEYS = {"ignore", "fail-on"}
 _INDEX_KEYS = {"url", "extra-urls", "username-env", "password-env"}
 _ENV_KEYS = {
@@ -68,6 +70,7 @@ _ENV_KEYS = {
     "kms-key",
     "worker-replacement",
     "endpoint-url",
+    "installed",
 }
 
 
@@ -187,6 +190,8 @@ class EnvironmentConfig:
     kms_key: str | None = None
     worker_replacement: str | None = None
     endpoint_url: str | None = None
+    # The environment's discovered base install (`mwaadeps discover --write`), if any.
+    installed: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +220,8 @@ class Settings:
     # [audit]: ((advisory id, reason), ...) to ignore, and the fail-on severity (None: any).
     audit_ignore: tuple[tuple[str, str], ...] = ()
     audit_fail_on: str | None = None
+    # --env / [build] env: lock against that environment's discovered base install.
+    base_env: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -403,7 +410,7 @@ def _str(value: Any, key: str, where: str) -> str:
     return value
 
 
-def _environments(raw: Any, where: str) -> dict[str, EnvironmentConfig]:
+def _environments(raw: Any, where: str, base: Path) -> dict[str, EnvironmentConfig]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -428,7 +435,12 @@ def _environments(raw: Any, where: str) -> dict[str, EnvironmentConfig]:
         wr = values.get("worker_replacement")
         if wr is not None and wr.lower() not in WORKER_REPLACEMENTS:
             raise ConfigError(f"{here}: worker-replacement must be graceful or forced.")
-        out[key] = EnvironmentConfig(key=key, **values)
+        installed = values.pop("installed", None)
+        out[key] = EnvironmentConfig(
+            key=key,
+            installed=(base / Path(installed).expanduser()).resolve() if installed else None,
+            **values,
+        )
     return out
 
 
@@ -457,6 +469,20 @@ def _index(raw: Any, where: str) -> IndexConfig | None:
         username_env=names["username-env"],
         password_env=names["password-env"],
     )
+
+
+def _build_table(raw: Any, where: str) -> str | None:
+    """[build]: env = "KEY" (lock against that environment's discovered base install)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where}: build must be a table, not {_describe(raw)}.",
+            hint='Write a [build] table, e.g. env = "dev".',
+        )
+    _unknown(set(raw), _BUILD_KEYS, f"{where} [build]")
+    value = raw.get("env")
+    return None if value in (None, "") else _str(value, "env", f"{where} [build]")
 
 
 def _audit(raw: Any, where: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
@@ -583,6 +609,8 @@ def load_settings(
         else default_cache_dir(env)
     )
     audit_ignore, audit_fail_on = _audit(raw.get("audit"), where)
+    file_base_env = _build_table(raw.get("build"), where)
+    base_env = cli.get("base_env") or env.get("MWAADEPS_BASE_ENV") or file_base_env
     requirements = path("requirements", "requirements.txt", must_exist_default=False)
     assert requirements is not None
     out_dir = path("out", "dist", must_exist_default=False)
@@ -608,8 +636,9 @@ def load_settings(
         resolver=choice("resolver", RESOLVERS, "uv"),
         cache_dir=Path(cache).resolve(),
         runner_image=text("runner-image"),
-        environments=_environments(raw.get("environments"), where),
+        environments=_environments(raw.get("environments"), where, base),
         audit_ignore=audit_ignore,
         audit_fail_on=audit_fail_on,
+        base_env=base_env or None,
         env=env,
     )

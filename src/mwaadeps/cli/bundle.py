@@ -30,6 +30,15 @@ StartupOpt = Annotated[
 FixOpt = Annotated[
     bool, typer.Option("--fix", help="Rewrite the file first (as `mwaadeps fix`), then check.")
 ]
+BaseEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        "-e",
+        help="Use this environment's discovered base install (mwaadeps discover --write) "
+        "instead of the prediction; also [build] env.",
+    ),
+]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Print the diff, change nothing (exit 0).")
 ]
@@ -93,11 +102,13 @@ def check(
     constraints: ConstraintsOpt = None,
     mode: Annotated[str | None, typer.Option("--mode", help="bundle or index.")] = None,
     fix: FixOpt = False,
+    env: BaseEnvOpt = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Lint requirements.txt for MWAA without resolving (exit 1 on errors)."""
     from mwaadeps import ui
+    from mwaadeps.build.base import base_override
     from mwaadeps.build.lock import load_target_constraints
     from mwaadeps.requirements.parser import parse_requirements
     from mwaadeps.requirements.rules import check_requirements
@@ -109,9 +120,11 @@ def check(
         python_version=python_version,
         constraints=constraints,
         mode=mode,
+        base_env=env,
         config=config,
     )
     target = settings.target
+    override = base_override(settings)  # a file for another target is refused here too
     with ui.reporter(quiet=json_out) as rep:
         loaded = load_target_constraints(settings, rep)
     fixed = None
@@ -127,6 +140,8 @@ def check(
     )
     outlook = _sdist_outlook(settings)
     extra: dict[str, Any] = {"sdists": [o.to_dict() for o in outlook]}
+    if override is not None:
+        extra["base"] = override.source()
     if fixed is not None:
         extra["fix"] = fixed.to_dict()
     ui.problems(report, json_out=json_out, extra=extra)
@@ -192,6 +207,7 @@ def lock_cmd(
     python_version: PythonOpt = None,
     constraints: ConstraintsOpt = None,
     resolver: ResolverOpt = None,
+    env: BaseEnvOpt = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -206,6 +222,7 @@ def lock_cmd(
         python_version=python_version,
         constraints=constraints,
         resolver=resolver,
+        base_env=env,
         config=config,
     )
     with ui.reporter(quiet=json_out) as rep:
@@ -221,6 +238,7 @@ def lock_cmd(
                 "target": result.lock.target,
                 "resolver": result.lock.resolver,
                 "counts": counts,
+                "base": result.lock.base_source or None,
                 "packages": [
                     {"name": p.name, "version": p.version, "role": p.role}
                     for p in result.lock.packages
@@ -259,6 +277,7 @@ def build_cmd(
     audit: Annotated[
         bool, typer.Option("--audit", help="Refuse to build with known vulnerabilities.")
     ] = False,
+    env: BaseEnvOpt = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -278,6 +297,7 @@ def build_cmd(
         mode=mode,
         plugins=plugins,
         startup_script=startup_script,
+        base_env=env,
         config=config,
     )
     with ui.reporter(quiet=json_out) as rep:
