@@ -113,6 +113,7 @@ class DiscoverReport:
     base: Mapping[str, str]  # the image's own base install (the bundle's packages taken out)
     prediction: Comparison | None
     bundle: Comparison | None
+    variable: str = ""  # the Airflow Variable the run wrote (deleted since)
     notes: tuple[str, ...] = ()
     cleanup: tuple[str, ...] = ()  # cleanup steps that failed (nothing when all went)
     written: tuple[Path, ...] = field(default=())
@@ -135,6 +136,7 @@ class DiscoverReport:
             "base": dict(self.base),
             "prediction": self.prediction.as_json() if self.prediction else None,
             "bundle": self.bundle.as_json() if self.bundle else None,
+            "variable": self.variable,
             "notes": list(self.notes),
             "cleanup": list(self.cleanup),
             "written": [str(p) for p in self.written],
@@ -252,7 +254,8 @@ def discover(
             f"s3://{pre.bucket}/{s3_key} was there before (a discovery DAG an earlier run left "
             "behind); it is still there."
         )
-    return _report(settings, config, pre, live, rep, tuple(notes), tuple(cleanup))
+    report = _report(settings, config, pre, live, rep, tuple(notes), tuple(cleanup))
+    return dataclasses.replace(report, variable=variable)
 
 
 def _existing_dag(pre: Preflight, s3_key: str) -> bool:

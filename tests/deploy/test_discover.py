@@ -1,0 +1,158 @@
+"""discover against the sandbox over real HTTP: the discovery DAG runs through InvokeRestApi
+on the emulator, whose model of the installed set carries a planted drift."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mwaadeps.build.base import base_snapshot, read_override
+from mwaadeps.build.constraints import load_constraints
+from mwaadeps.build.shipped import shipped
+from mwaadeps.config import load_settings
+from mwaadeps.deploy import apply as deploy_apply
+from mwaadeps.deploy import discover as core
+from mwaadeps.deploy.aws import connect
+from mwaadeps.deploy.restapi import AirflowApi
+from mwaadeps.errors import DiscoverFailed, DiscoverTimeout
+from mwaadeps.progress import RecordingReporter
+
+from .conftest import FAST, Project
+
+BUCKET = "dsai-airflow-dags"
+FAST_DISCOVER = core.DiscoverOptions(poll_interval=0.0, timeout=60.0)
+
+
+def _preinstalled() -> dict[str, str]:
+    """The emulator's model of the 2.9.2 image (the shipped preinstalled.txt)."""
+    found = shipped("2.9.2", "preinstalled")
+    assert found is not None
+    out = {}
+    for line in found.text().splitlines():
+        name, sep, version = line.strip().partition("==")
+        if sep and not name.startswith("#"):
+            out[name.lower().replace("_", "-").replace(".", "-")] = version
+    return out
+
+
+def _predicted(project: Project) -> dict[str, str]:
+    settings = load_settings({}, env={}, cwd=project.root)
+    snapshot = base_snapshot(settings.target, load_constraints(settings))
+    assert snapshot is not None
+    return snapshot
+
+
+def _agreeing(project: Project, count: int) -> list[str]:
+    """Packages the image model and the prediction agree on (so only a plant can move them)."""
+    image, predicted = _preinstalled(), _predicted(project)
+    same = sorted(n for n, v in image.items() if predicted.get(n) == v and n != "apache-airflow")
+    assert len(same) >= count
+    return same[:count]
+
+
+def _versions_under(project: Project, prefix: str) -> list[tuple[str, str]]:
+    listed = project.client("s3").list_object_versions(Bucket=BUCKET, Prefix=prefix)
+    rows = [(v["Key"], v["VersionId"]) for v in listed.get("Versions", [])]
+    rows += [(d["Key"], "delete-marker") for d in listed.get("DeleteMarkers", [])]
+    return sorted(rows)
+
+
+def _api(project: Project) -> AirflowApi:
+    return AirflowApi(connect(project.env()), "dsai-dev-mwaa")
+
+
+def _assert_nothing_left(project: Project, before: list[tuple[str, str]], variable: str) -> None:
+    assert _versions_under(project, "dags/") == before  # not even a version or delete marker
+    api = _api(project)
+    assert core.DAG_ID not in {d["dag_id"] for d in api.dags()}
+    if variable:
+        assert api.variable(variable) is None
+
+
+def test_discover_reports_a_planted_difference_and_leaves_nothing(project: Project) -> None:
+    changed, gone = _agreeing(project, 2)
+    project.sandbox.faults(
+        installed_drift={changed: "0.0.1", gone: None, "planted-extra": "1.2.3"}
+    )
+    before = _versions_under(project, "dags/")
+    run = project.cli("discover", "--env", "dev", "--json")
+    assert run.returncode == 0, run.stdout + run.stderr
+    data = json.loads(run.stdout)
+    assert data["environment"] == "dsai-dev-mwaa"
+    assert data["airflow_version"] == "2.9.2" and data["python_version"].startswith("3.11")
+    diffs: dict[str, Any] = {d["name"]: d for d in data["prediction"]["differences"]}
+    predicted = _predicted(project)
+    assert diffs[changed] == {"name": changed, "kind": "changed",
+                              "predicted": predicted[changed], "live": "0.0.1"}
+    assert diffs[gone] == {"name": gone, "kind": "missing", "predicted": predicted[gone],
+                           "live": None}
+    assert diffs["planted-extra"]["kind"] == "extra" and diffs["planted-extra"]["live"] == "1.2.3"
+    assert data["packages"][changed] == "0.0.1" and gone not in data["packages"]
+    assert data["bundle"] is None  # nothing deployed yet
+    assert data["cleanup"] == []
+    assert data["variable"].startswith("mwaadeps_discover_")
+    _assert_nothing_left(project, before, data["variable"])
+
+
+def test_discover_compares_with_the_deployed_bundle(project: Project) -> None:
+    result = deploy_apply.deploy(project.env(), project.dist, FAST)
+    assert result.ok
+    project.sandbox.faults(installed_drift={"requests": "2.31.0"})
+    settings = load_settings({}, env={}, cwd=project.root)
+    rep = RecordingReporter()
+    report = core.discover(settings, "dev", FAST_DISCOVER, rep)
+    assert report.bundle is not None
+    assert report.bundle.source == f"deployment record {result.record_id}"
+    assert [(d.name, d.kind, d.expected, d.live) for d in report.bundle.differences] == [
+        ("requests", "changed", "2.32.3", "2.31.0")
+    ]
+    # requests is the bundle's: its image version is the prediction's, not the live one.
+    assert report.base["requests"] == _predicted(project)["requests"]
+    assert report.packages["requests"] == "2.31.0"
+
+
+def test_write_records_the_override_and_lock_uses_it(project: Project) -> None:
+    (changed,) = _agreeing(project, 1)
+    project.sandbox.faults(installed_drift={changed: "0.0.1"})
+    toml_before = (project.root / "mwaadeps.toml").read_text()
+    run = project.cli("discover", "--env", "dev", "--write")
+    assert run.returncode == 0, run.stdout + run.stderr
+    override = project.root / "mwaadeps-installed-dev.txt"
+    assert f"Wrote {override}" in " ".join(run.stdout.split())
+    found = read_override(override, "dev")
+    assert found.environment == "dsai-dev-mwaa" and found.airflow_version == "2.9.2"
+    assert found.packages[changed] == "0.0.1"
+    assert override.read_text().splitlines()[0].startswith(
+        "# mwaadeps discover: environment dsai-dev-mwaa, Airflow 2.9.2, Python 3.11"
+    )
+    toml_after = (project.root / "mwaadeps.toml").read_text()
+    assert toml_after == toml_before.replace(
+        "[environments.dev]\n", '[environments.dev]\ninstalled = "mwaadeps-installed-dev.txt"\n'
+    )
+    assert load_settings({}, env={}, cwd=project.root).environment("dev").installed == override
+
+
+def test_timeout_is_exit_75_and_cleans_up(project: Project) -> None:
+    before = _versions_under(project, "dags/")
+    run = project.cli("discover", "--env", "dev", "--timeout", "0")
+    assert run.returncode == 75, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert "--timeout" in run.stdout + run.stderr
+    _assert_nothing_left(project, before, "")
+    settings = load_settings({}, env={}, cwd=project.root)
+    with pytest.raises(DiscoverTimeout):
+        core.discover(settings, "dev", core.DiscoverOptions(poll_interval=0.0, timeout=0.0,
+                                                            token="t1"))
+    _assert_nothing_left(project, before, "mwaadeps_discover_t1")
+
+
+def test_a_foreign_file_of_that_name_is_refused(project: Project) -> None:
+    s3 = project.client("s3")
+    s3.put_object(Bucket=BUCKET, Key="dags/mwaadeps_discover.py", Body=b"# my own DAG\n")
+    before = _versions_under(project, "dags/")
+    settings = load_settings({}, env={}, cwd=project.root)
+    with pytest.raises(DiscoverFailed, match="is not mwaadeps' discovery DAG"):
+        core.discover(settings, "dev", FAST_DISCOVER)
+    assert _versions_under(project, "dags/") == before
