@@ -4,6 +4,7 @@ on the emulator, whose model of the installed set carries a planted drift."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -101,8 +102,10 @@ def test_discover_compares_with_the_deployed_bundle(project: Project) -> None:
     assert result.ok
     project.sandbox.faults(installed_drift={"requests": "2.31.0"})
     settings = load_settings({}, env={}, cwd=project.root)
-    rep = RecordingReporter()
-    report = core.discover(settings, "dev", FAST_DISCOVER, rep)
+    slept: list[float] = []
+    options = replace(FAST_DISCOVER, poll_interval=7.0, sleep=slept.append)
+    report = core.discover(settings, "dev", options, RecordingReporter())
+    assert slept and set(slept) == {7.0}  # the injected sleep, never a real one
     assert report.bundle is not None
     assert report.bundle.source == f"deployment record {result.record_id}"
     assert [(d.name, d.kind, d.expected, d.live) for d in report.bundle.differences] == [

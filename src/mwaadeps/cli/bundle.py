@@ -257,6 +257,8 @@ def lock_cmd(
         f"{counts.get('bundle', 0)} to bundle, {counts.get('fallback', 0)} fallback, "
         f"{counts.get('provided', 0)} already in MWAA -> {result.path}"
     )
+    if result.lock.base_source:
+        ui.info(f"MWAA's base install: {result.lock.base_source['file']} (discovered).")
 
 
 def build_cmd(
