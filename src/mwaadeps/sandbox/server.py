@@ -11,21 +11,23 @@ import json
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mwaadeps.errors import ConfigError, MwaadepsError
-from mwaadeps.progress import NullReporter, Reporter
+from mwaadeps.errors import MwaadepsError
+from mwaadeps.progress import Reporter
 from mwaadeps.sandbox.emulator import (
-    DEFAULT_ACCOUNT,
     INTERNAL_AGENT,
+    AirflowBackend,
     Installer,
     InstallOutcome,
     MwaaEmulator,
     s3_error,
     signing_scope,
 )
+
+if TYPE_CHECKING:
+    from mwaadeps.sandbox.seed import SeededEnvironment
 
 DUMMY_KEY_ID = "sandbox"
 DUMMY_SECRET = "sandbox"
@@ -37,19 +39,6 @@ class SandboxError(MwaadepsError):
 
     exit_code = 5
     code = "sandbox"
-
-
-@dataclass(frozen=True)
-class SeededEnvironment:
-    """What ``seed`` created for one [environments.<key>] table."""
-
-    key: str
-    name: str
-    region: str
-    bucket: str
-    kms_key_arn: str
-    kms_alias: str | None
-    status: str
 
 
 class _Front:
@@ -106,7 +95,7 @@ class _Front:
         ):
             return False
         try:
-            self.emulator._client("s3", region).head_object(Bucket=bucket, Key=key)
+            self.emulator.effects.client("s3", region).head_object(Bucket=bucket, Key=key)
         except Exception:
             return False  # absent (or unreadable: moto decides)
         return True
@@ -132,11 +121,14 @@ class Sandbox:
         update_polls: int = 2,
         installer: Installer | None = None,
         log: Callable[[str], None] | None = None,
+        backend: AirflowBackend | None = None,
     ) -> None:
         self.host = host
         self.log = log
         self.port = port
-        self.emulator = MwaaEmulator(update_polls=update_polls, installer=installer)
+        self.emulator = MwaaEmulator(
+            update_polls=update_polls, installer=installer, backend=backend
+        )
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._clients: dict[tuple[str, str, str], Any] = {}
@@ -265,125 +257,10 @@ class Sandbox:
         )
 
     def seed(self, example: Path, reporter: Reporter | None = None) -> list[SeededEnvironment]:
-        """Create every environment of ``example``/mwaadeps.toml: key, bucket, environment."""
-        from mwaadeps.config import load_settings
+        """Create every environment of ``example``/mwaadeps.toml (see sandbox.seed)."""
+        from mwaadeps.sandbox.seed import seed
 
-        rep = reporter or NullReporter()
-        folder = example if example.is_dir() else example.parent
-        config = example if example.is_file() else None
-        settings = load_settings({}, env={}, cwd=folder, config_path=config)
-        if not settings.environments:
-            raise ConfigError(
-                f"{settings.config_file or folder / 'mwaadeps.toml'} has no [environments.*].",
-                hint="Add an [environments.dev] table with name, region and bucket.",
-            )
-        keys: dict[tuple[str, str], tuple[str, str | None]] = {}
-        out = []
-        for cfg in settings.environments.values():
-            region = cfg.region or DEFAULT_REGION
-            rep.step(f"Seeding {cfg.name} in {region}")
-            wanted = cfg.kms_key or f"alias/mwaadeps-sandbox-{cfg.bucket}"
-            if (region, wanted) not in keys:
-                keys[(region, wanted)] = self._create_key(region, wanted, cfg.bucket)
-            key_arn, alias = keys[(region, wanted)]
-            self._create_bucket(region, cfg.bucket, key_arn)
-            status = self._create_environment(
-                region, cfg.name, cfg.bucket, key_arn, settings.airflow_version or "2.10.3"
-            )
-            out.append(
-                SeededEnvironment(cfg.key, cfg.name, region, cfg.bucket, key_arn, alias, status)
-            )
-        return out
-
-    def _create_key(self, region: str, wanted: str, bucket: str) -> tuple[str, str | None]:
-        kms = self.client("kms", region)
-        key = kms.create_key(Description=f"mwaadeps sandbox key for {bucket}")["KeyMetadata"]
-        if "alias/" in wanted:
-            alias = "alias/" + wanted.split("alias/", 1)[1]
-            kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
-            return key["Arn"], alias
-        wanted_id = wanted.rsplit("/", 1)[-1]
-        return _rename_moto_key(region, key["KeyId"], wanted_id) or key["Arn"], None
-
-    def _create_bucket(self, region: str, bucket: str, key_arn: str) -> None:
-        s3 = self.client("s3", region)
-        try:
-            s3.head_bucket(Bucket=bucket)
-            return
-        except Exception:
-            pass
-        if region == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
-        else:
-            s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
-            )
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_public_access_block(
-            Bucket=bucket,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
-        s3.put_bucket_encryption(
-            Bucket=bucket,
-            ServerSideEncryptionConfiguration={
-                "Rules": [
-                    {
-                        "ApplyServerSideEncryptionByDefault": {
-                            "SSEAlgorithm": "aws:kms",
-                            "KMSMasterKeyID": key_arn,
-                        }
-                    }
-                ]
-            },
-        )
-        s3.put_object(Bucket=bucket, Key="dags/.keep", Body=b"")
-
-    def _create_environment(
-        self, region: str, name: str, bucket: str, key_arn: str, airflow: str
-    ) -> str:
-        mwaa = self.client("mwaa", region)
-        logging_cfg = {
-            m: {"Enabled": True, "LogLevel": "INFO"}
-            for m in (
-                "DagProcessingLogs",
-                "SchedulerLogs",
-                "TaskLogs",
-                "WebserverLogs",
-                "WorkerLogs",
-            )
-        }
-        try:
-            mwaa.create_environment(
-                Name=name,
-                ExecutionRoleArn=f"arn:aws:iam::{DEFAULT_ACCOUNT}:role/{name}-execution-role",
-                SourceBucketArn=f"arn:aws:s3:::{bucket}",
-                DagS3Path="dags",
-                NetworkConfiguration={
-                    "SubnetIds": ["subnet-0a1b2c3d", "subnet-0e1f2a3b"],
-                    "SecurityGroupIds": ["sg-0a1b2c3d"],
-                },
-                AirflowVersion=airflow,
-                KmsKey=key_arn,
-                EnvironmentClass="mw1.small",
-                MaxWorkers=2,
-                MinWorkers=1,
-                Schedulers=2,
-                WebserverAccessMode="PRIVATE_ONLY",
-                LoggingConfiguration=logging_cfg,  # type: ignore[arg-type]
-            )
-        except Exception as exc:
-            if "already exists" not in str(exc):
-                raise SandboxError(f"Cannot create the sandbox environment {name}: {exc}") from None
-        for _ in range(self.emulator.update_polls + 5):
-            status = str(mwaa.get_environment(Name=name)["Environment"]["Status"])
-            if status != "CREATING":
-                return status
-        return status
+        return seed(self, example, reporter)
 
     def serve_forever(self, stop: threading.Event | None = None) -> None:
         """Block until ``stop`` is set or Ctrl-C."""
@@ -393,21 +270,6 @@ class Sandbox:
                 pass
         finally:
             self.stop()
-
-
-def _rename_moto_key(region: str, created: str, wanted: str) -> str | None:
-    """Give moto's new key the configured id (moto picks random ids); None if impossible."""
-    try:
-        from moto.kms.models import kms_backends
-
-        backend = kms_backends[DEFAULT_ACCOUNT][region]
-        key = backend.keys.pop(created)
-        key.id = wanted
-        key.arn = f"arn:aws:kms:{region}:{DEFAULT_ACCOUNT}:key/{wanted}"
-        backend.keys[wanted] = key
-        return str(key.arn)
-    except Exception:
-        return None
 
 
 def docker_installer(
