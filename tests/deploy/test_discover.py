@@ -4,7 +4,10 @@ on the emulator, whose model of the installed set carries a planted drift."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +22,10 @@ from mwaadeps.deploy.aws import connect
 from mwaadeps.deploy.restapi import AirflowApi
 from mwaadeps.errors import DiscoverFailed, DiscoverTimeout
 from mwaadeps.progress import RecordingReporter
+from mwaadeps.sandbox.emulator.webserver import DagInfo, ImportErrorInfo, ParseResult, RunResult
+from mwaadeps.sandbox.server import Sandbox
 
-from .conftest import FAST, Project
+from .conftest import FAST, Project, new_project, point_at_sandbox
 
 BUCKET = "dsai-airflow-dags"
 FAST_DISCOVER = core.DiscoverOptions(poll_interval=0.0, timeout=60.0)
@@ -159,3 +164,55 @@ def test_a_foreign_file_of_that_name_is_refused(project: Project) -> None:
     with pytest.raises(DiscoverFailed, match="is not mwaadeps' discovery DAG"):
         core.discover(settings, "dev", FAST_DISCOVER)
     assert _versions_under(project, "dags/") == before
+
+
+class _BrokenAirflow:
+    """An Airflow backend that goes wrong in one chosen way (the emulator stays real)."""
+
+    name = "broken"
+
+    def __init__(self) -> None:
+        self.mode = "import"
+
+    def parse(self, installed: Any, dags_dir: Any) -> ParseResult:
+        files = sorted(p.name for p in dags_dir.glob("*.py"))
+        if self.mode == "import":
+            trace = "Traceback (most recent call last):\nModuleNotFoundError: No module named 'x'"
+            return ParseResult((), tuple(ImportErrorInfo(f, trace) for f in files))
+        return ParseResult(tuple(DagInfo(core.DAG_ID, f) for f in files if f == core.DAG_FILE), ())
+
+    def run(
+        self, installed: Any, dags_dir: Any, dag_id: str, conf: Any, variables: Any
+    ) -> RunResult:
+        return RunResult("failed" if self.mode == "fail" else "success", {}, ("boom",))
+
+
+@pytest.fixture(scope="module")
+def broken() -> Iterator[tuple[Sandbox, _BrokenAirflow]]:
+    backend = _BrokenAirflow()
+    box = Sandbox("127.0.0.1", 0, update_polls=2, backend=backend)
+    box.start()
+    yield box, backend
+    box.stop()
+
+
+@pytest.mark.parametrize(("mode", "message"), [
+    ("import", "cannot import the discovery DAG.*ModuleNotFoundError: No module named 'x'"),
+    ("fail", "The discovery run mwaadeps_discover_b1 of mwaadeps_discover failed"),
+    ("novar", "succeeded but Airflow Variable mwaadeps_discover_b1 .* is not set"),
+])
+def test_a_broken_airflow_is_reported_and_cleaned_up(
+    broken: tuple[Sandbox, _BrokenAirflow], mode: str, message: str,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    box, backend = broken
+    backend.mode = mode
+    point_at_sandbox(box, monkeypatch, tmp_path)
+    project = new_project(tmp_path, box)
+    before = _versions_under(project, "dags/")
+    settings = load_settings({}, env={}, cwd=project.root)
+    with pytest.raises(DiscoverFailed, match=re.compile(message, re.S)) as exc:
+        core.discover(settings, "dev", replace(FAST_DISCOVER, token="b1"))
+    assert not isinstance(exc.value, DiscoverTimeout)
+    assert exc.value.hint
+    _assert_nothing_left(project, before, "mwaadeps_discover_b1")
