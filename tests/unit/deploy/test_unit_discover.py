@@ -224,3 +224,13 @@ def test_lock_file_records_the_base_source(tmp_path: Path) -> None:
     assert "[base]" not in lockfile.dumps(plain)
     lockfile.write(plain, path)
     assert lockfile.read(path).base_source == {}
+
+
+def test_upgrade_target_settings_leave_the_override_behind(tmp_path: Path) -> None:
+    from mwaadeps.build.upgrade import target_settings
+
+    settings = _with_override(tmp_path, "2.9.2", "3.11.9", base_env="dev")
+    same = target_settings(settings, "2.9.2", None, None)  # type: ignore[arg-type]
+    assert same.base_env == "dev" and base_override(same) is not None
+    newer = target_settings(settings, "2.10.3", None, None)  # type: ignore[arg-type]
+    assert newer.base_env is None and base_override(newer) is None  # the new version: predicted
