@@ -96,6 +96,8 @@ def test_discover_reports_a_planted_difference_and_leaves_nothing(project: Proje
                            "live": None}
     assert diffs["planted-extra"]["kind"] == "extra" and diffs["planted-extra"]["live"] == "1.2.3"
     assert data["packages"][changed] == "0.0.1" and gone not in data["packages"]
+    # The image compiles psycopg2 itself: live, never predicted, and no difference.
+    assert "psycopg2" in data["packages"] and "psycopg2" not in diffs
     assert data["bundle"] is None  # nothing deployed yet
     assert data["cleanup"] == []
     assert data["variable"].startswith("mwaadeps_discover_")

@@ -31,6 +31,7 @@ from mwaadeps.deploy.aws import error_code, translate
 from mwaadeps.deploy.models import UPDATABLE, DeployOptions, Preflight
 from mwaadeps.errors import ConfigError, DiscoverFailed, DiscoverTimeout, MwaadepsError
 from mwaadeps.progress import NullReporter, Reporter
+from mwaadeps.targets import PROVIDED_BY_IMAGE
 
 if TYPE_CHECKING:
     from mwaadeps.config import EnvironmentConfig, Settings
@@ -171,12 +172,17 @@ def parse_snapshot(value: str, where: str) -> LiveInstall:
 
 
 def compare(
-    expected: Mapping[str, str], live: Mapping[str, str], *, extras: bool = True
+    expected: Mapping[str, str],
+    live: Mapping[str, str],
+    *,
+    extras: bool = True,
+    known: frozenset[str] = frozenset(),
 ) -> tuple[PackageDiff, ...]:
     """Packages whose live version differs, that are expected but absent, and (with
-    ``extras``) live but not expected; sorted by name."""
+    ``extras``) live but not expected, except the ``known`` ones; sorted by name."""
     out = []
-    for name in sorted(set(expected) | (set(live) if extras else set())):
+    candidates = set(live) - known if extras else set()
+    for name in sorted(set(expected) | candidates):
         want, have = expected.get(name), live.get(name)
         if want is not None and have is None:
             out.append(PackageDiff(name, MISSING, want, None))
@@ -481,7 +487,9 @@ def _report(
         more.append(f"No prediction to compare with: {exc.message}")
     base = image_base(live.packages, pins, predicted)
     if predicted:
-        prediction = Comparison(label, len(predicted), compare(predicted, base))
+        # psycopg2 and pycurl: compiled by the image itself, never in the prediction.
+        image_own = frozenset(canonicalize_name(n) for n in PROVIDED_BY_IMAGE)
+        prediction = Comparison(label, len(predicted), compare(predicted, base, known=image_own))
     return DiscoverReport(
         key=config.key,
         environment=config.name,

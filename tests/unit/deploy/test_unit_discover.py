@@ -53,6 +53,7 @@ def test_compare_names_each_kind() -> None:
         ("d", EXTRA, None, "4.0"),
     ]
     assert [d.name for d in compare(expected, live, extras=False)] == ["b", "c"]
+    assert [d.name for d in compare(expected, live, known=frozenset({"d"}))] == ["b", "c"]
     assert compare(live, live) == ()
 
 
