@@ -218,3 +218,14 @@ def test_a_broken_airflow_is_reported_and_cleaned_up(
     assert not isinstance(exc.value, DiscoverTimeout)
     assert exc.value.hint
     _assert_nothing_left(project, before, "mwaadeps_discover_b1")
+
+
+def test_an_updating_environment_is_refused_before_any_upload(project: Project) -> None:
+    project.sandbox.set_status("dsai-dev-mwaa", "UPDATING")
+    before = _versions_under(project, "dags/")
+    run = project.cli("discover", "--env", "dev", "--json")
+    assert run.returncode == 5, run.stdout + run.stderr
+    error = json.loads(run.stdout)["error"]
+    assert error["code"] == "discover_failed"
+    assert "dsai-dev-mwaa is UPDATING" in error["message"] and "AVAILABLE" in error["hint"]
+    assert _versions_under(project, "dags/") == before
