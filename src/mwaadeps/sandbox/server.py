@@ -212,7 +212,7 @@ class Sandbox:
             response.read()
 
     def faults(self, **faults: Any) -> dict[str, Any]:
-        """Inject faults (see mwaa_emulator.Faults) over the control API."""
+        """Inject faults (see sandbox.emulator.faults.Faults) over the control API."""
         return self._control("POST", "/_sandbox/faults", faults)
 
     def calls(self) -> dict[str, Any]:

@@ -264,37 +264,34 @@ class MwaaEmulator:
                 problem = AirflowProblem(503, "Service Unavailable", "webserver unavailable", None)
                 raise _rest_error(problem, data["AirflowVersion"])
             if env.webserver is None:
-                options = data.get("AirflowConfigurationOptions") or {}
-                env.webserver = Webserver(self.backend, paused_at_creation(options))
+                env.webserver = Webserver(self.backend)
             webserver, image = env.webserver, env.image
-        bundle = tuple(data.get(k) for k, v, _ in ARTIFACTS) + tuple(
-            data.get(v) for k, v, _ in ARTIFACTS
-        )
+            options = data.get("AirflowConfigurationOptions") or {}
+            webserver.paused_at_creation = paused_at_creation(options)
+        versions = tuple((data.get(k), data.get(v)) for k, v, _ in ARTIFACTS)
+        bundle_key = (data["AirflowVersion"], image, versions)
         objects = self.effects.dag_objects(region, data)
-        key = (data["AirflowVersion"], bundle, image, objects)
-        webserver.sync(key, lambda ws: self._load(ws, region, data, image, objects))
+        webserver.sync(
+            bundle_key,
+            objects,
+            lambda folder: self._load_bundle(region, data, image, folder),
+            lambda folder: self.effects.fetch_dags(region, data, [k for k, _ in objects], folder),
+        )
         try:
             status, answer = webserver.handle(method, path, query, request)
         except AirflowProblem as exc:
             raise _rest_error(exc, data["AirflowVersion"]) from None
         return {"RestApiStatusCode": status, "RestApiResponse": answer}
 
-    def _load(
-        self,
-        webserver: Webserver,
-        region: str,
-        data: dict[str, Any],
-        image: str | None,
-        objects: tuple[tuple[str, str], ...],
-    ) -> tuple[Installed, Path]:
-        """Download the environment's bundle and DAG files for a parse."""
-        bundle, dags = webserver.folder("bundle"), webserver.folder("dags")
-        self.effects.fetch_bundle(region, data, bundle)
-        self.effects.fetch_dags(region, data, [k for k, _ in objects], dags)
+    def _load_bundle(
+        self, region: str, data: dict[str, Any], image: str | None, folder: Path
+    ) -> Installed:
+        """Download the environment's current bundle into ``folder``; what it runs."""
+        self.effects.fetch_bundle(region, data, folder)
         version = str(data["AirflowVersion"])
         known = known_version(version)
         python = known.python_full if known is not None else None
-        return Installed(version, python, bundle, image), dags
+        return Installed(version, python, folder, image)
 
     def _finish_update(self, env: Environment) -> None:
         pip_fail = bool(env.outcome.get("fail") or env.outcome.get("pip_fail"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import os
 import re
 import sys
 import traceback
@@ -242,9 +243,12 @@ def check_file(rel: str, source: bytes, env: Environment) -> tuple[list[DagInfo]
     filename = f"{DAGS_FOLDER}/{rel}"
     text = source.decode("utf-8", "replace")
     try:
+        compile(text, filename, "exec", dont_inherit=True)  # what importing it would raise
         tree = ast.parse(text, filename)
-        compile(tree, filename, "exec")
     except SyntaxError as exc:
+        lines = text.splitlines()
+        if exc.text is None and exc.lineno and 0 < exc.lineno <= len(lines):
+            exc.text = lines[exc.lineno - 1] + "\n"  # Python reads it from the file
         last = "".join(traceback.format_exception_only(SyntaxError, exc))
         return [], _trace([_IMPORTLIB], last)
     lines = text.splitlines()
@@ -346,14 +350,45 @@ def _info(
 
 
 def dag_files(dags_dir: Path) -> list[tuple[str, Path]]:
-    """(relative "/" path, path) of the .py files the dag processor looks at."""
+    """(relative "/" path, path) of the .py files the dag processor looks at: not hidden,
+    not matched by an ``.airflowignore`` regexp (of its folder or a parent, matched against
+    the path relative to that folder)."""
     if not dags_dir.is_dir():
         return []
     out = []
-    for path in sorted(dags_dir.rglob("*.py")):
-        rel = path.relative_to(dags_dir)
-        if not any(p.startswith(".") or p == "__pycache__" for p in rel.parts):
-            out.append((rel.as_posix(), path))
+    rules: dict[Path, list[tuple[Path, re.Pattern[str]]]] = {}
+    for folder, subdirs, files in os.walk(dags_dir):
+        here = Path(folder)
+        inherited = rules.get(here, [])
+        mine = list(inherited) + _ignore_rules(here)
+
+        def ignored(path: Path, rules: list[tuple[Path, re.Pattern[str]]] = mine) -> bool:
+            return path.name.startswith(".") or any(
+                pattern.search(path.relative_to(base).as_posix()) for base, pattern in rules
+            )
+
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__" and not ignored(here / d))
+        for d in subdirs:
+            rules[here / d] = mine
+        for name in sorted(files):
+            path = here / name
+            if name.endswith(".py") and not ignored(path):
+                out.append((path.relative_to(dags_dir).as_posix(), path))
+    return sorted(out)
+
+
+def _ignore_rules(folder: Path) -> list[tuple[Path, re.Pattern[str]]]:
+    path = folder / ".airflowignore"
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text("utf-8", "replace").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            try:
+                out.append((folder, re.compile(line)))
+            except re.error:
+                continue  # Airflow skips an invalid pattern too
     return out
 
 

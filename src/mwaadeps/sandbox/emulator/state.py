@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mwaadeps.sandbox.emulator.webserver import Webserver
+
 DEFAULT_ACCOUNT = "123456789012"
 STATUSES = (
     "CREATING", "CREATE_FAILED", "AVAILABLE", "UPDATING", "DELETING", "DELETED", "UNAVAILABLE",
@@ -59,7 +61,7 @@ class Environment:
     held: bool = False
     updates: int = 0  # each update gets new hosts, as MWAA replaces its containers
     image: str | None = None  # the installer's image of the current bundle
-    webserver: Any = None  # the environment's Webserver, made at its first InvokeRestApi
+    webserver: Webserver | None = None  # made at the environment's first InvokeRestApi
 
     @property
     def name(self) -> str:

@@ -5,9 +5,10 @@ and runs DAGs for it (``AirflowBackend``: the pure-Python model, or real Airflow
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -161,21 +162,23 @@ class _Run:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Snapshot:
-    """The files one parse saw: the installed bundle and the dags folder."""
+    """The files one parse saw: the installed bundle and the dags folder, with the keys
+    (bundle versions, DAG objects' key+ETag) they were fetched for."""
 
     installed: Installed
     dags_dir: Path
-    key: tuple[Any, ...]
+    bundle_key: Hashable
+    dags_key: Hashable
 
 
 @dataclass
 class Webserver:
     """One environment's Airflow webserver: DAG metadata, import errors, runs, Variables.
 
-    ``sync`` reparses when the bundle or the DAG objects (key+ETag) changed; ``handle``
-    answers one REST API call as (status, JSON) or raises AirflowProblem.
+    ``sync`` reparses when the bundle or the DAG objects changed; ``handle`` answers one
+    REST API call as (status, JSON) or raises AirflowProblem.
     """
 
     backend: AirflowBackend
@@ -186,27 +189,51 @@ class Webserver:
     variables: dict[str, str] = field(default_factory=dict)
     parses: int = 0
     snapshot: _Snapshot | None = None
+    _made: int = 0
     _error_ids: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _work: tempfile.TemporaryDirectory[str] = field(
         default_factory=lambda: tempfile.TemporaryDirectory(prefix="mwaa-webserver-")
     )
 
-    def folder(self, kind: str) -> Path:
-        """A new empty folder (bundle-N, dags-N) under the webserver's work folder."""
-        path = Path(self._work.name) / f"{kind}-{len(list(Path(self._work.name).iterdir()))}"
+    def _folder(self, kind: str) -> Path:
+        self._made += 1
+        path = Path(self._work.name) / f"{kind}-{self._made}"
         path.mkdir()
         return path
 
-    def sync(self, key: tuple[Any, ...], load: Any) -> None:
-        """Reparse when ``key`` (bundle + DAG objects) changed; ``load(webserver)`` returns
-        the new (Installed, dags folder)."""
+    def sync(
+        self,
+        bundle_key: Hashable,
+        dags_key: Hashable,
+        load_bundle: Callable[[Path], Installed],
+        load_dags: Callable[[Path], None],
+    ) -> None:
+        """Reparse when either key changed since the last parse: ``load_bundle(folder)``
+        fills a new folder with the bundle and says what is installed, ``load_dags(folder)``
+        fills one with the DAG files. Only what changed is fetched again."""
         with self._lock:
-            if self.snapshot is not None and self.snapshot.key == key:
+            old = self.snapshot
+            if old is not None and (old.bundle_key, old.dags_key) == (bundle_key, dags_key):
                 return
-            installed, dags_dir = load(self)
-            self.snapshot = _Snapshot(installed, dags_dir, key)
-            self._apply(self.backend.parse(installed, dags_dir))
+            same_bundle = old is not None and old.bundle_key == bundle_key
+            same_dags = old is not None and old.dags_key == dags_key
+            if old is not None and same_bundle:
+                installed = old.installed
+            else:
+                installed = load_bundle(self._folder("bundle"))
+            if old is not None and same_dags:
+                dags_dir = old.dags_dir
+            else:
+                dags_dir = self._folder("dags")
+                load_dags(dags_dir)
+            result = self.backend.parse(installed, dags_dir)  # a failure: retried next call
+            self.snapshot = _Snapshot(installed, dags_dir, bundle_key, dags_key)
+            self._apply(result)
+            if old is not None and not any(r.state == "running" for r in self.runs.values()):
+                for path in (old.installed.bundle, old.dags_dir):
+                    if path not in (installed.bundle, dags_dir):
+                        shutil.rmtree(path, ignore_errors=True)
 
     def _apply(self, result: ParseResult) -> None:
         self.parses += 1
