@@ -146,6 +146,12 @@ class StillUpdating(DeployFailed):
     code = "still_updating"
 
 
+class VerifyFailed(MwaadepsError):
+    """The DAGs did not load on the environment, or the smoke run failed."""
+
+    code = "verify_failed"
+
+
 class RestApiError(AwsError):
     """Airflow's REST API (through MWAA's InvokeRestApi) answered with an error status."""
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from mwaadeps.cli.options import ConfigOpt, JsonOpt, set_json, settings_from
-from mwaadeps.errors import DeployFailed, MwaadepsError, StillUpdating
+from mwaadeps.errors import DeployFailed, MwaadepsError, StillUpdating, VerifyFailed
 
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
 DistOpt = Annotated[
@@ -128,10 +128,12 @@ def _exit_code(result: Any) -> int:
     if result.interrupted:
         return 128 + int(result.interrupted)
     code = result.error.code if result.error else None
+    if code == VerifyFailed.code:
+        return VerifyFailed.exit_code
     return StillUpdating.exit_code if code in _NOT_SEEN else DeployFailed.exit_code
 
 
-_NOT_SEEN = ("still_updating", "wait_lost")
+_NOT_SEEN = ("still_updating", "wait_lost", "verify_timeout")
 
 
 def _finish(result: Any, as_json: bool) -> None:
@@ -144,6 +146,12 @@ def _finish(result: Any, as_json: bool) -> None:
             raise typer.Exit(_exit_code(result))
         return
     _render_plan(result)
+    if result.verification is not None:
+        from mwaadeps.cli.verify import render
+
+        render(result.verification)
+        if result.ok:
+            ui.success(f"{result.environment} verified: {result.verification.reason}")
     if result.ok and result.dry_run:
         ui.info("Dry run: nothing was uploaded and the environment was not updated.")
         return
@@ -164,6 +172,8 @@ def _finish(result: Any, as_json: bool) -> None:
             ui.warn(result.error.message)
             ui.info(f"  {result.error.hint}")
             raise typer.Exit(_exit_code(result))
+        if result.error.code == VerifyFailed.code:
+            raise VerifyFailed(result.error.message, hint=result.error.hint)
         raise DeployFailed(result.error.message, hint=result.error.hint)
     if result.waited:
         ui.success(
@@ -244,12 +254,24 @@ def deploy(
     force: ForceOpt = False,
     break_lock: BreakLockOpt = False,
     allow_stale: AllowStaleOpt = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Then verify the DAGs load (mwaadeps verify); green only if that passes.",
+        ),
+    ] = False,
+    trigger: Annotated[
+        str | None, typer.Option("--trigger", help="With --verify: also run this DAG once.")
+    ] = None,
     as_json: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Upload what changed in dist/ and update the MWAA environment (one update)."""
     from mwaadeps.build.dist import check_fresh
+    from mwaadeps.cli.verify import deploy_checks
     from mwaadeps.deploy import apply as core
+    from mwaadeps.deploy import verify as verify_core
 
     set_json(as_json)
     settings = settings_from(config=config, out=dist)
@@ -273,8 +295,10 @@ def deploy(
                 f"--allow-stale: deploying {settings.out_dir} although "
                 f"{', '.join(stale)} changed since it was built."
             )
-        return core.deploy(target, settings.out_dir, options, rep)
+        result = core.deploy(target, settings.out_dir, options, rep)
+        return verify_core.after_deploy(result, target, checks, rep) if checks else result
 
+    checks = deploy_checks(verify, trigger, wait, options)
     _run_and_finish(run, target.name, as_json)
 
 

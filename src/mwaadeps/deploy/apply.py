@@ -186,6 +186,15 @@ def running_health(
             )
     if record is None:
         return Health("unverified", "no deployment record matches the versions it runs")
+    checked = record.data.get("verification")
+    checked = checked if isinstance(checked, dict) else {}
+    if record.outcome == "success" and checked.get("verdict") not in (None, "passed"):
+        return Health(
+            "unverified",
+            f"deployment {record.id} of these versions succeeded but its verification "
+            f"{checked.get('verdict')}: {checked.get('reason')}",
+            record,
+        )
     if record.outcome == "success":
         return Health("healthy", f"deployment {record.id} of these versions succeeded", record)
     err = record.data.get("error") or {}

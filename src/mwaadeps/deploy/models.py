@@ -15,6 +15,7 @@ from mwaadeps.errors import BundleError, ConfigError, PreflightError
 
 if TYPE_CHECKING:
     from mwaadeps.config import EnvironmentConfig
+    from mwaadeps.deploy.verify import VerifyReport
 
 
 PIP_FAILED = "ERROR: pip installation exited with a non-zero error code"
@@ -226,6 +227,7 @@ class DeployResult:
     warnings: tuple[str, ...] = ()
     started_at: str | None = None  # when UpdateEnvironment was called (ISO, UTC)
     interrupted: int | None = None  # the signal that stopped the wait
+    verification: VerifyReport | None = None  # deploy --verify
 
     @property
     def uploads(self) -> int:
@@ -249,6 +251,7 @@ class DeployResult:
             "warnings": list(self.warnings),
             "started_at": self.started_at,
             "interrupted": self.interrupted,
+            "verification": self.verification.as_json() if self.verification else None,
         }
 
 

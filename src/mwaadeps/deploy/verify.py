@@ -1,0 +1,515 @@
+"""Prove the DAGs load on the environment: Airflow's DAG list and import errors through
+InvokeRestApi, and optionally one smoke run of a DAG.
+
+The DAG processor is waited for first: every ``.py`` file under the environment's DagS3Path
+that Airflow's safe mode would parse (its bytes contain both "airflow" and "dag") must show
+up as some DAG's fileloc or as an import error. The verdict is recorded on the deployment
+record of the versions the environment runs, so promote only copies a verified deployment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from mwaadeps.deploy.aws import Aws, connect, translate
+from mwaadeps.deploy.restapi import AirflowApi
+from mwaadeps.errors import ConfigError, MwaadepsError, PreflightError, StillUpdating
+from mwaadeps.progress import NullReporter, Reporter
+
+if TYPE_CHECKING:
+    from mwaadeps.config import EnvironmentConfig
+    from mwaadeps.deploy.models import DeployResult
+
+# Where MWAA's workers keep the dags folder (DagS3Path is synced here).
+DAGS_FOLDER = "/usr/local/airflow/dags/"
+FINAL_STATES = ("success", "failed")
+VERDICTS = ("passed", "failed", "timeout")
+RUN_PREFIX = "mwaadeps-verify-"
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """Knobs of a verification; the poll interval is 0 and the clock fake in tests."""
+
+    trigger: str | None = None  # a DAG id to run once
+    conf: Mapping[str, Any] | None = None
+    timeout: float = 600.0  # each wait: the DAG processor, then the run
+    poll_interval: float = 15.0
+    record: bool = True  # write the verdict on the running deployment's record
+    by: str = "verify"
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+
+@dataclass(frozen=True)
+class DagInfo:
+    """One DAG as Airflow lists it."""
+
+    dag_id: str
+    paused: bool
+    file: str  # relative to the dags folder
+
+    def as_json(self) -> dict[str, Any]:
+        return {"dag_id": self.dag_id, "paused": self.paused, "file": self.file}
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One import error: the file and the first and last line of its trace."""
+
+    file: str
+    first_line: str
+    last_line: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "first_line": self.first_line, "last_line": self.last_line}
+
+
+@dataclass(frozen=True)
+class TriggeredRun:
+    """The smoke run: its ids, the state it reached, whether the DAG had to be unpaused."""
+
+    dag_id: str
+    run_id: str
+    state: str
+    unpaused: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "state": self.state,
+            "unpaused": self.unpaused,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What Airflow on the environment says about its DAGs, and the verdict."""
+
+    environment: str
+    status: str
+    verdict: str  # passed | failed | timeout
+    reason: str
+    dags_at: str = ""  # s3://bucket/prefix/ the DAG files are read from
+    files: tuple[str, ...] = ()
+    dags: tuple[DagInfo, ...] = ()
+    import_errors: tuple[ImportProblem, ...] = ()
+    unparsed: tuple[str, ...] = ()
+    run: TriggeredRun | None = None
+    airflow_version: str | None = None
+    record_id: int | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "passed"
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed, 1 import errors or a failed run, 75 a wait timed out."""
+        return {"passed": 0, "failed": 1}.get(self.verdict, StillUpdating.exit_code)
+
+    @property
+    def hint(self) -> str | None:
+        if self.verdict == "failed" and self.import_errors:
+            return "Fix the files named above (or the bundle they import from) and verify again."
+        if self.verdict == "failed":
+            return "Read the run's task logs in the Airflow UI or CloudWatch (the Task log group)."
+        if self.verdict == "timeout":
+            return "Airflow may still be busy; run mwaadeps verify again, or raise --timeout."
+        return None
+
+    def error_json(self) -> dict[str, Any] | None:
+        if self.ok:
+            return None
+        code = "verify_failed" if self.verdict == "failed" else "verify_timeout"
+        return {"code": code, "message": self.reason, "hint": self.hint}
+
+    def summary(self) -> dict[str, Any]:
+        """What the deployment record keeps of this verification."""
+        return {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "dags": len(self.dags),
+            "import_errors": [p.file for p in self.import_errors],
+            "unparsed": list(self.unparsed),
+            "run": self.run.as_json() if self.run else None,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "environment": self.environment,
+            "status": self.status,
+            "airflow_version": self.airflow_version,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "dags_at": self.dags_at,
+            "files": list(self.files),
+            "dags": [d.as_json() for d in self.dags],
+            "import_errors": [p.as_json() for p in self.import_errors],
+            "unparsed": list(self.unparsed),
+            "run": self.run.as_json() if self.run else None,
+            "record_id": self.record_id,
+            "warnings": list(self.warnings),
+            "error": self.error_json(),
+        }
+
+
+# -- pure parts --------------------------------------------------------------------------------
+
+
+def might_contain_dag(content: bytes) -> bool:
+    """Airflow's safe-mode test: the file mentions both "airflow" and "dag"."""
+    lower = content.lower()
+    return b"airflow" in lower and b"dag" in lower
+
+
+def relative(path: str) -> str:
+    """A worker path (/usr/local/airflow/dags/x/y.py) relative to the dags folder."""
+    return path[len(DAGS_FOLDER) :] if path.startswith(DAGS_FOLDER) else path.lstrip("/")
+
+
+def trace_ends(stack_trace: str) -> tuple[str, str]:
+    """The first and last non-blank line of a trace (where it starts, the exception); the
+    "Traceback (most recent call last):" header does not count."""
+    lines = [line.strip() for line in stack_trace.splitlines() if line.strip()]
+    if lines and lines[0].startswith("Traceback (most recent call last)") and len(lines) > 1:
+        lines = lines[1:]
+    if not lines:
+        return "", ""
+    return lines[0], lines[-1]
+
+
+def dag_infos(dags: list[dict[str, Any]]) -> tuple[DagInfo, ...]:
+    """Airflow's DAG objects as DagInfo, sorted by id."""
+    return tuple(
+        sorted(
+            (
+                DagInfo(str(d.get("dag_id")), bool(d.get("is_paused")), relative(str(d["fileloc"])))
+                for d in dags
+                if d.get("dag_id") and d.get("fileloc") and d.get("is_active", True) is not False
+            ),
+            key=lambda d: d.dag_id,
+        )
+    )
+
+
+def import_problems(errors: list[dict[str, Any]]) -> tuple[ImportProblem, ...]:
+    """Airflow's import errors as ImportProblem, sorted by file."""
+    problems = []
+    for err in errors:
+        first, last = trace_ends(str(err.get("stack_trace") or ""))
+        problems.append(ImportProblem(relative(str(err.get("filename") or "")), first, last))
+    return tuple(sorted(problems, key=lambda p: p.file))
+
+
+def unparsed(
+    files: tuple[str, ...], dags: tuple[DagInfo, ...], errors: tuple[ImportProblem, ...]
+) -> tuple[str, ...]:
+    """The DAG files that are neither some DAG's file nor an import error yet."""
+    seen = {d.file for d in dags} | {p.file for p in errors}
+    return tuple(f for f in files if f not in seen)
+
+
+def judge(
+    files: tuple[str, ...],
+    dags: tuple[DagInfo, ...],
+    errors: tuple[ImportProblem, ...],
+    waiting: tuple[str, ...],
+    timeout: float,
+) -> tuple[str, str]:
+    """(verdict, reason) of the parse check."""
+    if errors:
+        names = ", ".join(p.file for p in errors)
+        return "failed", f"{len(errors)} DAG file(s) failed to import: {names}."
+    if waiting:
+        return "timeout", (
+            f"The DAG processor had not parsed {len(waiting)} of {len(files)} DAG file(s) "
+            f"after {timeout:g} s: {', '.join(waiting)}."
+        )
+    return "passed", f"{len(dags)} DAG(s) from {len(files)} file(s) loaded, no import errors."
+
+
+def run_id_now(now: datetime | None = None) -> str:
+    """mwaadeps-verify-<UTC timestamp>: short, so the run's REST path stays within 64 chars."""
+    when = now or datetime.now(timezone.utc)
+    return f"{RUN_PREFIX}{when.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"
+
+
+# -- talking to the environment ----------------------------------------------------------------
+
+
+def dag_files(aws: Aws, environment: Mapping[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    """(bucket, prefix, the .py files under DagS3Path Airflow would parse, relative, sorted)."""
+    bucket = str(environment.get("SourceBucketArn", "")).rsplit(":", 1)[-1]
+    folder = str(environment.get("DagS3Path") or "dags").strip("/")
+    prefix = f"{folder}/" if folder else ""
+    where = f"s3://{bucket}/{prefix}"
+    found: list[str] = []
+    with translate(f"list the DAG files in {where}", where, aws):
+        for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if not key.endswith(".py"):
+                    continue
+                body = aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                if might_contain_dag(body):
+                    found.append(key[len(prefix) :])
+    return bucket, prefix, tuple(sorted(found))
+
+
+def _environment(aws: Aws, config: EnvironmentConfig) -> dict[str, Any]:
+    from mwaadeps.deploy.preflight import get_environment
+
+    environment = get_environment(aws, config.name)
+    status = str(environment.get("Status"))
+    if status != "AVAILABLE":
+        raise PreflightError(
+            f"Cannot verify {config.name}: it is {status}, and Airflow answers only on an "
+            "AVAILABLE environment.",
+            hint=f"Wait until it is AVAILABLE (mwaadeps status --env {config.key}), then verify.",
+        )
+    return environment
+
+
+def _wait_parsed(
+    api: AirflowApi, files: tuple[str, ...], options: VerifyOptions, rep: Reporter
+) -> tuple[tuple[DagInfo, ...], tuple[ImportProblem, ...], tuple[str, ...]]:
+    """Poll the DAG list and import errors until every file is parsed, or the timeout."""
+    started = options.clock()
+    while True:
+        dags = dag_infos(api.dags())
+        errors = import_problems(api.import_errors())
+        waiting = unparsed(files, dags, errors)
+        elapsed = options.clock() - started
+        progress = (
+            f"{len(waiting)} of {len(files)} file(s) not parsed yet"
+            if waiting
+            else f"all {len(files)} file(s) parsed"
+        )
+        rep.step(
+            f"{api.name}: {len(dags)} DAG(s), {len(errors)} import error(s), {progress} "
+            f"({elapsed:.0f}s)"
+        )
+        if not waiting or elapsed >= options.timeout:
+            return dags, errors, waiting
+        options.sleep(options.poll_interval)
+
+
+def _smoke_run(
+    api: AirflowApi, dag: DagInfo, options: VerifyOptions, rep: Reporter, warnings: list[str]
+) -> TriggeredRun:
+    """Unpause if paused, POST a run, poll it to success/failed or the timeout; the pause
+    is restored whatever happens."""
+    run_id = run_id_now()
+    if dag.paused:
+        rep.step(f"Unpausing {dag.dag_id} for the smoke run (paused again afterwards)")
+        api.set_paused(dag.dag_id, False)
+    try:
+        rep.step(f"Triggering {dag.dag_id} (run {run_id})")
+        state = str(api.trigger(dag.dag_id, options.conf, run_id).get("state") or "queued")
+        started = options.clock()
+        while state not in FINAL_STATES:
+            if options.clock() - started >= options.timeout:
+                break
+            options.sleep(options.poll_interval)
+            state = str(api.dag_run(dag.dag_id, run_id).get("state") or state)
+            rep.step(f"{dag.dag_id} run {run_id}: {state}")
+    finally:
+        if dag.paused:
+            try:
+                api.set_paused(dag.dag_id, True)
+            except MwaadepsError as exc:
+                warnings.append(
+                    f"Could not pause {dag.dag_id} again on {api.name}: {exc.message} "
+                    "(pause it in the Airflow UI)."
+                )
+                rep.warn(warnings[-1])
+    return TriggeredRun(dag.dag_id, run_id, state, dag.paused)
+
+
+def _run_verdict(run: TriggeredRun, timeout: float) -> tuple[str, str]:
+    if run.state == "success":
+        return "passed", f"run {run.run_id} of {run.dag_id} succeeded"
+    if run.state == "failed":
+        return "failed", f"Run {run.run_id} of {run.dag_id} failed."
+    return "timeout", f"Run {run.run_id} of {run.dag_id} was still {run.state} after {timeout:g} s."
+
+
+def verify(
+    config: EnvironmentConfig,
+    options: VerifyOptions | None = None,
+    reporter: Reporter | None = None,
+    aws: Aws | None = None,
+) -> VerifyReport:
+    """Wait for the DAG processor, read the DAGs and import errors, run ``options.trigger``
+    once; the verdict is recorded on the running deployment's record (``options.record``)."""
+    options = options or VerifyOptions()
+    rep = reporter or NullReporter()
+    aws = aws or connect(config)
+    rep.step(f"Reading MWAA environment {config.name}")
+    environment = _environment(aws, config)
+    api = AirflowApi(aws, config.name)
+    bucket, prefix, files = dag_files(aws, environment)
+    warnings: list[str] = []
+    if not files:
+        warnings.append(f"No DAG files under s3://{bucket}/{prefix}.")
+        rep.warn(warnings[-1])
+    rep.step(f"Waiting for the DAG processor of {config.name} ({len(files)} DAG file(s))")
+    dags, errors, waiting = _wait_parsed(api, files, options, rep)
+    verdict, reason = judge(files, dags, errors, waiting, options.timeout)
+    run = None
+    if options.trigger is not None:
+        dag = next((d for d in dags if d.dag_id == options.trigger), None)
+        if dag is None:
+            known = ", ".join(d.dag_id for d in dags) or "none"
+            raise ConfigError(
+                f"Airflow on {config.name} has no DAG {options.trigger!r} (its DAGs: {known}).",
+                hint="Check the DAG id (the dag_id in the file, not the file name).",
+            )
+        if verdict == "passed":
+            run = _smoke_run(api, dag, options, rep, warnings)
+            verdict, said = _run_verdict(run, options.timeout)
+            reason = said if verdict != "passed" else f"{reason[:-1]}; {said}."
+        else:
+            warnings.append(f"{options.trigger} was not triggered: the DAGs did not all load.")
+            rep.warn(warnings[-1])
+    report = VerifyReport(
+        environment=config.name,
+        status=str(environment.get("Status")),
+        verdict=verdict,
+        reason=reason,
+        dags_at=f"s3://{bucket}/{prefix}",
+        files=files,
+        dags=dags,
+        import_errors=errors,
+        unparsed=waiting,
+        run=run,
+        airflow_version=environment.get("AirflowVersion"),
+        warnings=tuple(warnings),
+    )
+    if options.record:
+        report = record_verification(aws, config, environment, report, options.by, rep)
+    return report
+
+
+# -- the deployment record ---------------------------------------------------------------------
+
+
+def record_verification(
+    aws: Aws,
+    config: EnvironmentConfig,
+    environment: Mapping[str, Any],
+    report: VerifyReport,
+    by: str,
+    reporter: Reporter | None = None,
+) -> VerifyReport:
+    """Write the verdict on the newest record of the versions the environment runs.
+
+    A failed verification turns a successful deployment into a failed one (error
+    ``verify_failed``); a later passing one makes it successful again. A record that failed
+    for another reason is left alone. Not writable: a warning, the report unchanged.
+    """
+    from mwaadeps.deploy.apply import _light_preflight, _running, resolve_pending
+    from mwaadeps.deploy.records import _update_record, history
+
+    rep = reporter or NullReporter()
+    pre = _light_preflight(aws, config, environment)
+    try:
+        records = resolve_pending(pre, history(config, aws, rep), by, rep)
+        running = _running(environment)
+        record = next((r for r in reversed(records) if r.versions() == running), None)
+        if record is None:
+            return report
+        error = record.data.get("error") if isinstance(record.data.get("error"), dict) else None
+        by_verify = record.outcome == "failed" and (error or {}).get("code") == "verify_failed"
+        if record.outcome != "success" and not by_verify:
+            return report
+        changes: dict[str, Any] = {"verification": {**report.summary(), "by": by}}
+        if report.verdict == "failed":
+            changes["outcome"] = "failed"
+            changes["error"] = report.error_json()
+        elif report.verdict == "passed":
+            changes["outcome"] = "success"
+            changes["error"] = None
+        rep.step(f"Recording the verification on deployment {record.id} ({record.key})")
+        _update_record(pre, record, changes)
+    except MwaadepsError as exc:
+        warning = f"Could not record the verification in the deployment record: {exc.message}"
+        rep.warn(warning)
+        return replace(report, warnings=(*report.warnings, warning))
+    return replace(report, record_id=record.id)
+
+
+# -- deploy --verify ---------------------------------------------------------------------------
+
+
+def after_deploy(
+    result: DeployResult,
+    config: EnvironmentConfig,
+    options: VerifyOptions | None = None,
+    reporter: Reporter | None = None,
+) -> DeployResult:
+    """Verify what a successful deploy left running; the deploy stays ok only if it passes.
+
+    A verification that cannot run (Airflow refused, no such DAG) is recorded as an
+    ``error`` verdict, so the deployment is not green either.
+    """
+    from mwaadeps.deploy.models import ErrorInfo
+
+    if not result.ok or result.dry_run:
+        return result
+    options = replace(options or VerifyOptions(), by=f"{result.action} --verify")
+    rep = reporter or NullReporter()
+    try:
+        report = verify(config, options, rep)
+    except KeyboardInterrupt as exc:  # the update is done and recorded; only the check stopped
+        import signal
+
+        signum = getattr(exc, "signum", int(signal.SIGINT))
+        return replace(
+            result,
+            ok=False,
+            interrupted=signum,
+            error=ErrorInfo(
+                "interrupted",
+                f"Interrupted ({signal.Signals(signum).name}) while verifying: the deploy of "
+                f"{config.name} itself finished (deployment {result.record_id}); its DAGs were "
+                "not verified.",
+                f"mwaadeps verify --env {config.key}",
+            ),
+        )
+    except MwaadepsError as exc:
+        report = VerifyReport(config.name, result.status, "error", exc.message)
+        if options.record:
+            aws = connect(config)
+            with contextlib.suppress(MwaadepsError):
+                environment = _environment(aws, config)
+                report = record_verification(aws, config, environment, report, options.by, rep)
+        return replace(
+            result,
+            ok=False,
+            verification=report,
+            error=ErrorInfo(
+                "verify_error",
+                f"{config.name} was deployed, but its verification could not run: {exc.message}",
+                exc.hint,
+            ),
+        )
+    if report.ok:
+        return replace(result, verification=report)
+    error = report.error_json() or {}
+    return replace(
+        result,
+        ok=False,
+        verification=report,
+        error=ErrorInfo(str(error.get("code")), str(error.get("message")), error.get("hint")),
+    )
