@@ -100,7 +100,7 @@ def resolve_base(
         },
         indent=1,
     )
-    _atomic_write_text(cache, text)
+    atomic_write_text(cache, text)
     return resolved
 
 
@@ -128,7 +128,7 @@ def _read_base_cache(path: Path) -> dict[str, Resolved] | None:
     return out if out else None
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     """Write a file in one rename: readers never see half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
