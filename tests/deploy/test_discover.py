@@ -229,3 +229,16 @@ def test_an_updating_environment_is_refused_before_any_upload(project: Project) 
     assert error["code"] == "discover_failed"
     assert "dsai-dev-mwaa is UPDATING" in error["message"] and "AVAILABLE" in error["hint"]
     assert _versions_under(project, "dags/") == before
+
+
+def test_a_leftover_discovery_dag_is_kept_and_named(project: Project) -> None:
+    from importlib import resources
+
+    dag = resources.files("mwaadeps").joinpath("data/mwaadeps_discover.py").read_bytes()
+    project.client("s3").put_object(Bucket=BUCKET, Key="dags/mwaadeps_discover.py", Body=dag)
+    before = _versions_under(project, "dags/")
+    settings = load_settings({}, env={}, cwd=project.root)
+    report = core.discover(settings, "dev", FAST_DISCOVER)
+    assert any("was there before" in note for note in report.notes)
+    assert report.packages and report.cleanup == ()
+    assert _versions_under(project, "dags/") == before  # only the version discover wrote went
