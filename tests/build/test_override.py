@@ -92,6 +92,9 @@ def test_build_table_env_is_the_default(make_project: ProjectFactory, shared_cac
     assert roles["requests"] == ("2.32.3", "provided")
     assert roles["shared-util"] == ("1.0", "bundle")  # not in this environment's base
     assert run.json()["base"]["env"] == "dev"
+    checked = run_cli(project, ["check", "--json"], shared_cache)
+    assert checked.returncode == 0, checked.output
+    assert checked.json()["base"] == run.json()["base"]
 
 
 def test_override_for_another_target_is_refused(
