@@ -143,6 +143,21 @@ def test_write_records_the_override_and_lock_uses_it(project: Project) -> None:
     )
     assert load_settings({}, env={}, cwd=project.root).environment("dev").installed == override
 
+    # The next discovery compares with the committed override too: the same set matches it,
+    # a new drift is named against it.
+    settings = load_settings({}, env={}, cwd=project.root)
+    same = core.discover(settings, "dev", FAST_DISCOVER)
+    assert same.override is not None and same.override.differences == ()
+    assert same.override.compared == len(found.packages)
+    project.sandbox.faults(installed_drift={changed: "0.0.2"})
+    moved = core.discover(settings, "dev", FAST_DISCOVER)
+    assert moved.override is not None
+    assert [(d.name, d.kind, d.expected, d.live) for d in moved.override.differences] == [
+        (changed, "changed", "0.0.1", "0.0.2")
+    ]
+    again = project.cli("discover", "--env", "dev")
+    assert "to update the override" in " ".join(again.stdout.split())
+
 
 def test_timeout_is_exit_75_and_cleans_up(project: Project) -> None:
     before = _versions_under(project, "dags/")

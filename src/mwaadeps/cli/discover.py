@@ -55,7 +55,7 @@ def _render(report: Any) -> None:
         f"{report.python_version}: {len(report.packages)} packages, {len(report.base)} of "
         "them MWAA's base install."
     )
-    for comparison in (report.prediction, report.bundle):
+    for comparison in (report.prediction, report.bundle, report.override):
         if comparison is None:
             continue
         if comparison.differences:
@@ -73,7 +73,12 @@ def _render(report: Any) -> None:
         ui.info(note)
     if report.written:
         ui.success("Wrote " + " and ".join(str(p) for p in report.written) + ".")
-    elif report.prediction is not None and report.prediction.differences:
+    elif report.override is not None and report.override.differences:
+        ui.info(
+            f"Run `mwaadeps discover --env {report.key} --write` to update the override, "
+            "then lock and build again."
+        )
+    elif report.override is None and report.prediction and report.prediction.differences:
         ui.info(
             f"Run `mwaadeps discover --env {report.key} --write` to lock against what "
             f"{report.environment} really has (lock/build/check --env {report.key})."

@@ -114,6 +114,7 @@ class DiscoverReport:
     base: Mapping[str, str]  # the image's own base install (the bundle's packages taken out)
     prediction: Comparison | None
     bundle: Comparison | None
+    override: Comparison | None = None  # the environment's committed override file, if any
     variable: str = ""  # the Airflow Variable the run wrote (deleted since)
     notes: tuple[str, ...] = ()
     cleanup: tuple[str, ...] = ()  # cleanup steps that failed (nothing when all went)
@@ -121,10 +122,7 @@ class DiscoverReport:
 
     @property
     def differs(self) -> bool:
-        return bool(
-            (self.prediction and self.prediction.differences)
-            or (self.bundle and self.bundle.differences)
-        )
+        return any(c.differences for c in (self.prediction, self.bundle, self.override) if c)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -137,6 +135,7 @@ class DiscoverReport:
             "base": dict(self.base),
             "prediction": self.prediction.as_json() if self.prediction else None,
             "bundle": self.bundle.as_json() if self.bundle else None,
+            "override": self.override.as_json() if self.override else None,
             "variable": self.variable,
             "notes": list(self.notes),
             "cleanup": list(self.cleanup),
@@ -486,10 +485,30 @@ def _report(
     except MwaadepsError as exc:
         more.append(f"No prediction to compare with: {exc.message}")
     base = image_base(live.packages, pins, predicted)
+    # psycopg2 and pycurl: compiled by the image itself, never in the prediction.
+    image_own = frozenset(canonicalize_name(n) for n in PROVIDED_BY_IMAGE)
     if predicted:
-        # psycopg2 and pycurl: compiled by the image itself, never in the prediction.
-        image_own = frozenset(canonicalize_name(n) for n in PROVIDED_BY_IMAGE)
         prediction = Comparison(label, len(predicted), compare(predicted, base, known=image_own))
+    override = None
+    if config.installed is not None and config.installed.is_file():
+        from mwaadeps.build.base import read_override
+
+        try:
+            found = read_override(config.installed, config.key)
+        except MwaadepsError as exc:
+            more.append(f"The override file is unreadable: {exc.message}")
+        else:
+            if found.airflow_version == airflow_version:
+                override = Comparison(
+                    f"the override {found.path.name} ({found.discovered_at})",
+                    len(found.packages),
+                    compare(found.packages, base, known=image_own),
+                )
+            else:
+                more.append(
+                    f"{found.path.name} was discovered on Airflow {found.airflow_version}; "
+                    f"{config.name} runs {airflow_version}: discover again with --write."
+                )
     return DiscoverReport(
         key=config.key,
         environment=config.name,
@@ -499,6 +518,7 @@ def _report(
         base=base,
         prediction=prediction,
         bundle=bundle,
+        override=override,
         notes=tuple(more),
         cleanup=cleanup,
     )
