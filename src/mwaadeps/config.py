@@ -59,7 +59,9 @@ _TOP_KEYS = {
     "index",
     "environments",
     "audit",
+    "build",
 }
+_BUILD_KEYS = {"env"}
 _AUDIT_KEYS = {"ignore", "fail-on"}
 _INDEX_KEYS = {"url", "extra-urls", "username-env", "password-env"}
 _ENV_KEYS = {
@@ -73,6 +75,7 @@ _ENV_KEYS = {
     "kms-key",
     "worker-replacement",
     "endpoint-url",
+    "installed",
 }
 
 
@@ -188,6 +191,8 @@ class EnvironmentConfig:
     kms_key: str | None = None
     worker_replacement: WorkerReplacement | None = None
     endpoint_url: str | None = None
+    # The environment's discovered base install (`mwaadeps discover --write`), if any.
+    installed: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,8 @@ class Settings:
     # [audit]: ((advisory id, reason), ...) to ignore, and the fail-on severity (None: any).
     audit_ignore: tuple[tuple[str, str], ...] = ()
     audit_fail_on: FailOn | None = None
+    # --env / [build] env: lock against that environment's discovered base install.
+    base_env: str | None = None
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -404,7 +411,7 @@ def _str(value: Any, key: str, where: str) -> str:
     return value
 
 
-def _environments(raw: Any, where: str) -> dict[str, EnvironmentConfig]:
+def _environments(raw: Any, where: str, base: Path) -> dict[str, EnvironmentConfig]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -430,7 +437,12 @@ def _environments(raw: Any, where: str) -> dict[str, EnvironmentConfig]:
             values["worker_replacement"] = parse_choice(
                 WorkerReplacement, values["worker_replacement"], "worker-replacement", here
             )
-        out[key] = EnvironmentConfig(key=key, **values)
+        installed = values.pop("installed", None)
+        out[key] = EnvironmentConfig(
+            key=key,
+            installed=(base / Path(installed).expanduser()).resolve() if installed else None,
+            **values,
+        )
     return out
 
 
@@ -459,6 +471,20 @@ def _index(raw: Any, where: str) -> IndexConfig | None:
         username_env=names["username-env"],
         password_env=names["password-env"],
     )
+
+
+def _build_table(raw: Any, where: str) -> str | None:
+    """[build]: env = "KEY" (lock against that environment's discovered base install)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where}: build must be a table, not {_describe(raw)}.",
+            hint='Write a [build] table, e.g. env = "dev".',
+        )
+    _unknown(set(raw), _BUILD_KEYS, f"{where} [build]")
+    value = raw.get("env")
+    return None if value in (None, "") else _str(value, "env", f"{where} [build]")
 
 
 def _audit(raw: Any, where: str) -> tuple[tuple[tuple[str, str], ...], FailOn | None]:
@@ -591,6 +617,8 @@ def load_settings(
         else default_cache_dir(env)
     )
     audit_ignore, audit_fail_on = _audit(raw.get("audit"), where)
+    file_base_env = _build_table(raw.get("build"), where)
+    base_env = cli.get("base_env") or env.get("MWAADEPS_BASE_ENV") or file_base_env
     requirements = path("requirements", "requirements.txt", must_exist_default=False)
     assert requirements is not None
     out_dir = path("out", "dist", must_exist_default=False)
@@ -616,8 +644,9 @@ def load_settings(
         resolver=choice("resolver", ResolverName, ResolverName.UV),
         cache_dir=Path(cache).resolve(),
         runner_image=text("runner-image"),
-        environments=_environments(raw.get("environments"), where),
+        environments=_environments(raw.get("environments"), where, base),
         audit_ignore=audit_ignore,
         audit_fail_on=audit_fail_on,
+        base_env=base_env or None,
         env=env,
     )

@@ -225,3 +225,16 @@ def from_os_error(exc: OSError, filename: str | None = None) -> FileSystemError 
         return FileSystemError(f"{verb} a file: {what}.", hint=hint)
     also = f" (or {exc.filename2})" if exc.filename2 is not None else ""
     return FileSystemError(f"{verb} {name}{also}: {what}.", hint=hint)
+
+
+class DiscoverFailed(AwsError):
+    """`mwaadeps discover` could not read what the environment has installed."""
+
+    code = "discover_failed"
+
+
+class DiscoverTimeout(DiscoverFailed):
+    """The discovery DAG did not load or finish in time (nothing is left behind)."""
+
+    exit_code = 75
+    code = "discover_timeout"

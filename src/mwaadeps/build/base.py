@@ -6,7 +6,10 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +20,8 @@ from mwaadeps.build.constraints import Constraints
 from mwaadeps.build.resolvers import RESOLVERS
 from mwaadeps.build.resolvers.interface import Resolved, ResolveJob
 from mwaadeps.config import Settings
+from mwaadeps.digest import sha256_file
+from mwaadeps.errors import ConfigError
 from mwaadeps.progress import NullReporter, Reporter
 from mwaadeps.redact import redact_url
 from mwaadeps.targets import PROVIDED_BY_IMAGE, Target
@@ -95,7 +100,7 @@ def resolve_base(
         },
         indent=1,
     )
-    _atomic_write_text(cache, text)
+    atomic_write_text(cache, text)
     return resolved
 
 
@@ -123,7 +128,7 @@ def _read_base_cache(path: Path) -> dict[str, Resolved] | None:
     return out if out else None
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     """Write a file in one rename: readers never see half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
@@ -155,10 +160,125 @@ def base_snapshot(target: Target, constraints: Constraints) -> dict[str, str] | 
     return {canonicalize_name(n): str(v) for n, v in raw["packages"].items()}
 
 
+# -- the per-environment override (`mwaadeps discover --write`) ------------------------------
+
+OVERRIDE_PREFIX = "# mwaadeps discover: "
+_OVERRIDE_HEADER = re.compile(
+    r"^# mwaadeps discover: environment (?P<name>.+), Airflow (?P<airflow>\S+), "
+    r"Python (?P<python>\S+), (?P<when>\S+)\s*$"
+)
+
+
+@dataclass(frozen=True)
+class BaseOverride:
+    """An environment's base install as `mwaadeps discover` found it (mwaadeps-installed-*.txt)."""
+
+    key: str
+    path: Path
+    sha256: str
+    environment: str
+    airflow_version: str
+    python_version: str
+    discovered_at: str
+    packages: Mapping[str, str]
+
+    def source(self) -> dict[str, str]:
+        """What the lock records about the base it used."""
+        return {"env": self.key, "file": self.path.name, "sha256": self.sha256}
+
+
+def override_name(key: str) -> str:
+    """The override file's name for [environments.<key>]."""
+    return f"mwaadeps-installed-{key}.txt"
+
+
+def format_override(
+    environment: str, airflow: str, python: str, when: str, packages: Mapping[str, str]
+) -> str:
+    """The override file's text: the header line, then sorted name==version lines."""
+    lines = [
+        f"{OVERRIDE_PREFIX}environment {environment}, Airflow {airflow}, Python {python}, {when}"
+    ]
+    canonical = {canonicalize_name(n): v for n, v in packages.items()}
+    lines += [f"{n}=={v}" for n, v in sorted(canonical.items())]
+    return "\n".join(lines) + "\n"
+
+
+def read_override(path: Path, key: str) -> BaseOverride:
+    """Parse an override file; a damaged one is a ConfigError naming the file and line."""
+    from mwaadeps.requirements.parser import parse_requirements
+
+    rerun = f"Run `mwaadeps discover --env {key} --write` to write it again."
+    if not path.is_file():
+        raise ConfigError(f"{path} (installed of [environments.{key}]) does not exist.", hint=rerun)
+    first = path.read_text(encoding="utf-8").partition("\n")[0]
+    header = _OVERRIDE_HEADER.match(first)
+    if header is None:
+        raise ConfigError(
+            f"{path}:1 is not a `mwaadeps discover` header "
+            "(# mwaadeps discover: environment NAME, Airflow V, Python V, TIME).",
+            hint=rerun,
+        )
+    parsed = parse_requirements(path)
+    problems = [p for p in parsed.problems if p.severity == "error"]
+    if problems:
+        raise ConfigError(f"{problems[0].origin or path}: {problems[0].message}", hint=rerun)
+    packages: dict[str, str] = {}
+    for req in parsed.requirements:
+        specs = list(req.requirement.specifier)
+        if len(specs) != 1 or specs[0].operator != "==" or req.requirement.marker:
+            raise ConfigError(
+                f"{req.origin}: {req.text!r} is not a name==version line.", hint=rerun
+            )
+        packages[req.name] = specs[0].version
+    return BaseOverride(
+        key,
+        path,
+        sha256_file(path),
+        header["name"],
+        header["airflow"],
+        header["python"],
+        header["when"],
+        packages,
+    )
+
+
+def base_override(settings: Settings) -> BaseOverride | None:
+    """The override of settings.base_env (--env / [build] env), checked against the target;
+    None without one."""
+    if not settings.base_env:
+        return None
+    config = settings.environment(settings.base_env)
+    key = config.key
+    if config.installed is None:
+        raise ConfigError(
+            f"[environments.{key}] has no installed file, so --env {key} has no discovered "
+            "base install to lock against.",
+            hint=f"Run `mwaadeps discover --env {key} --write` (it writes "
+            f"{override_name(key)} and sets installed), or drop --env / [build] env.",
+        )
+    found = read_override(config.installed, key)
+    target = settings.target
+    same_python = found.python_version.split(".")[:2] == target.python_version.split(".")
+    if found.airflow_version != target.airflow_version or not same_python:
+        raise ConfigError(
+            f"{found.path} was discovered on Airflow {found.airflow_version} (Python "
+            f"{found.python_version}), but the target is MWAA {target.airflow_version} "
+            f"(Python {target.python_version}): it does not describe that base install.",
+            hint=f"Run `mwaadeps discover --env {key} --write` once {config.name} runs "
+            f"{target.airflow_version}, or drop --env / [build] env.",
+        )
+    return found
+
+
 def base_versions(
     settings: Settings, constraints: Constraints, reporter: Reporter | None = None
 ) -> dict[str, str]:
-    """What MWAA's image has installed: name -> version (shipped snapshot, else resolved)."""
+    """What MWAA's image has installed: name -> version (the environment's discovered
+    override with --env, else the shipped snapshot, else resolved)."""
+    override = base_override(settings)
+    if override is not None:
+        return dict(override.packages)
     snapshot = base_snapshot(settings.target, constraints)
     if snapshot is not None:
         return snapshot

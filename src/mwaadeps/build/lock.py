@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from mwaadeps.build import lockfile
-from mwaadeps.build.base import base_snapshot, base_versions, resolve_job
+from mwaadeps.build.base import base_override, base_snapshot, base_versions, resolve_job
 from mwaadeps.build.constraints import Constraints, load_constraints
 from mwaadeps.build.lockfile import BUNDLE, FALLBACK, PROVIDED, Lock, LockedPackage
 from mwaadeps.build.resolvers import RESOLVERS
@@ -239,6 +239,9 @@ def gather_inputs(
         "local": local_digests,
         "resolver": settings.resolver,
     }
+    override = base_override(settings)
+    if override is not None:  # a changed override file makes the lock stale
+        digest_src["base"] = override.source()
     digest = hashlib.sha256(json.dumps(digest_src, sort_keys=True).encode()).hexdigest()
     return LockInputs(
         tuple(lines),
@@ -386,6 +389,7 @@ def lock(settings: Settings, reporter: Reporter | None = None, *, force: bool = 
             if name not in combined
         ),
         provided_by_image=PROVIDED_BY_IMAGE,
+        base_source=override.source() if (override := base_override(settings)) else {},
     )
     if inputs.hashes:  # the index's sha256 of each chosen file against the user's --hash
         from mwaadeps.build.wheels import check_user_hashes

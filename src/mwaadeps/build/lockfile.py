@@ -77,6 +77,8 @@ class Lock:
     packages: tuple[LockedPackage, ...]
     provided_by_image: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # The base install used instead of the prediction ({env, file, sha256}); {} = predicted.
+    base_source: dict[str, str] = field(default_factory=dict)
 
     def by_role(self, *roles: str) -> list[LockedPackage]:
         return [p for p in self.packages if p.role in roles]
@@ -120,6 +122,8 @@ def dumps(lock: Lock) -> str:
         f"source = {_toml_value(lock.constraints_source)}",
         f"sha256 = {_toml_value(lock.constraints_sha256)}",
     ]
+    if lock.base_source:  # MWAA's base install as `mwaadeps discover` found it
+        lines += ["", "[base]", *(f"{k} = {_toml_value(v)}" for k, v in lock.base_source.items())]
     for pkg in sorted(lock.packages, key=lambda p: p.name):
         lines += [
             "",
@@ -180,6 +184,7 @@ def read(path: Path) -> Lock:
             resolver=raw["resolver"],
             packages=packages,
             provided_by_image=tuple(raw.get("provided-by-image", ())),
+            base_source={str(k): str(v) for k, v in (raw.get("base") or {}).items()},
         )
     except (KeyError, TypeError) as exc:
         raise ConfigError(

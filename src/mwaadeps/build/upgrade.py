@@ -451,8 +451,14 @@ def target_settings(
         constraints = settings.constraints
     if python is None and version == settings.airflow_version:
         python = settings.python_version
+    # A discovered base install (--env) describes the current version only.
+    base_env = settings.base_env if version == settings.airflow_version else None
     return dataclasses.replace(
-        settings, airflow_version=version, python_version=python, constraints=constraints
+        settings,
+        airflow_version=version,
+        python_version=python,
+        constraints=constraints,
+        base_env=base_env,
     )
 
 

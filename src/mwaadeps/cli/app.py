@@ -45,9 +45,9 @@ def _root(
 
 
 def _register_commands() -> None:
-    from mwaadeps.cli import audit, bundle, deploy, init, localtest, upgrade, verify
+    from mwaadeps.cli import audit, bundle, deploy, discover, init, localtest, upgrade, verify
 
-    for module in (init, bundle, localtest, deploy, verify, upgrade, audit):
+    for module in (init, bundle, localtest, deploy, verify, upgrade, audit, discover):
         module.register(app)
 
 

@@ -29,6 +29,15 @@ StartupOpt = Annotated[
 FixOpt = Annotated[
     bool, typer.Option("--fix", help="Rewrite the file first (as `mwaadeps fix`), then check.")
 ]
+BaseEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        "-e",
+        help="Use this environment's discovered base install (mwaadeps discover --write) "
+        "instead of the prediction; also [build] env.",
+    ),
+]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Print the diff, change nothing (exit 0).")
 ]
@@ -68,11 +77,13 @@ def check(
     constraints: ConstraintsOpt = None,
     mode: ModeOpt = None,
     fix: FixOpt = False,
+    env: BaseEnvOpt = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Lint requirements.txt for MWAA without resolving (exit 1 on errors)."""
     from mwaadeps import ui
+    from mwaadeps.build.base import base_override
     from mwaadeps.build.lock import load_target_constraints
     from mwaadeps.cli import render
     from mwaadeps.requirements.parser import parse_requirements
@@ -85,9 +96,11 @@ def check(
         python_version=python_version,
         constraints=constraints,
         mode=mode,
+        base_env=env,
         config=config,
     )
     target = settings.target
+    override = base_override(settings)  # a file for another target is refused here too
     with ui.reporter(quiet=json_out) as rep:
         loaded = load_target_constraints(settings, rep)
     fixed = None
@@ -101,7 +114,15 @@ def check(
     report = check_requirements(
         parse_requirements(settings.requirements), target, loaded, mode=settings.mode
     )
-    raise typer.Exit(render.check(report, _sdist_outlook(settings), fixed, json_out))
+    raise typer.Exit(
+        render.check(
+            report,
+            _sdist_outlook(settings),
+            fixed,
+            json_out,
+            override.source() if override else None,
+        )
+    )
 
 
 def fix_cmd(
@@ -142,6 +163,7 @@ def lock_cmd(
     python_version: PythonOpt = None,
     constraints: ConstraintsOpt = None,
     resolver: ResolverOpt = None,
+    env: BaseEnvOpt = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -157,6 +179,7 @@ def lock_cmd(
         python_version=python_version,
         constraints=constraints,
         resolver=resolver,
+        base_env=env,
         config=config,
     )
     with ui.reporter(quiet=json_out) as rep:
@@ -180,6 +203,7 @@ def build_cmd(
     audit: Annotated[
         bool, typer.Option("--audit", help="Refuse to build with known vulnerabilities.")
     ] = False,
+    env: BaseEnvOpt = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -200,6 +224,7 @@ def build_cmd(
         mode=mode,
         plugins=plugins,
         startup_script=startup_script,
+        base_env=env,
         config=config,
     )
     with ui.reporter(quiet=json_out) as rep:

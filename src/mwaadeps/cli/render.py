@@ -74,9 +74,13 @@ def check(
     outlook: Sequence[SdistOutlook],
     fixed: FixResult | None,
     as_json: bool,
+    base: Mapping[str, str] | None = None,
 ) -> int:
-    """`mwaadeps check`: the problems, what the lock says of sdists; 1 on errors."""
+    """`mwaadeps check`: the problems, what the lock says of sdists; 1 on errors. ``base``:
+    the discovered base install checked against (--env), if any."""
     extra: dict[str, Any] = {"sdists": [o.to_dict() for o in outlook]}
+    if base is not None:
+        extra["base"] = dict(base)
     if fixed is not None:
         extra["fix"] = fixed.to_dict()
     ui.problems(report, json_out=as_json, extra=extra)
@@ -123,6 +127,7 @@ def lock(result: LockResult, as_json: bool) -> int:
                 "target": result.lock.target,
                 "resolver": result.lock.resolver,
                 "counts": counts,
+                "base": result.lock.base_source or None,
                 "packages": [
                     {"name": p.name, "version": p.version, "role": p.role}
                     for p in result.lock.packages
@@ -141,6 +146,8 @@ def lock(result: LockResult, as_json: bool) -> int:
         f"{counts.get('bundle', 0)} to bundle, {counts.get('fallback', 0)} fallback, "
         f"{counts.get('provided', 0)} already in MWAA -> {result.path}"
     )
+    if result.lock.base_source:
+        ui.info(f"MWAA's base install: {result.lock.base_source['file']} (discovered).")
     return 0
 
 
