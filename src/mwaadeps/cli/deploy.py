@@ -13,6 +13,7 @@ from mwaadeps.cli.options import (
     AllowStaleOpt,
     ConfigOpt,
     DistOpt,
+    EnvOpt,
     JsonOpt,
     WorkerOpt,
     set_json,
@@ -20,7 +21,6 @@ from mwaadeps.cli.options import (
 )
 from mwaadeps.errors import MwaadepsError
 
-EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
 WaitOpt = Annotated[
     bool,
     typer.Option(

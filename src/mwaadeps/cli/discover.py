@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mwaadeps.cli.deploy import EnvOpt
-from mwaadeps.cli.options import ConfigOpt, JsonOpt, set_json, settings_from
+from mwaadeps.cli.options import ConfigOpt, EnvOpt, JsonOpt, set_json, settings_from
 
 WriteOpt = Annotated[
     bool,

@@ -28,6 +28,7 @@ ConstraintsOpt = Annotated[
     typer.Option("--constraints", help="Airflow constraints: a local file or URL."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for machines.")]
+EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
 ModeOpt = Annotated[
     BuildMode | None,
     typer.Option(

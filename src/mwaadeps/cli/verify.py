@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 import typer
 
-from mwaadeps.cli.options import ConfigOpt, JsonOpt, set_json, settings_from
+from mwaadeps.cli.options import ConfigOpt, EnvOpt, JsonOpt, set_json, settings_from
 from mwaadeps.errors import ConfigError, MwaadepsError
 
-EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
 TriggerOpt = Annotated[
     str | None,
     typer.Option(
