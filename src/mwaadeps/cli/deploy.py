@@ -15,7 +15,9 @@ from mwaadeps.cli.options import (
     DistOpt,
     EnvOpt,
     JsonOpt,
+    PollOpt,
     WorkerOpt,
+    resolve_poll_interval,
     set_json,
     settings_from,
 )
@@ -26,12 +28,6 @@ WaitOpt = Annotated[
     typer.Option(
         "--wait/--no-wait",
         help="Poll until the update ends (default: wait, also in CI and pipes).",
-    ),
-]
-PollOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--poll-interval", help="Seconds between status polls (default 15; MWAADEPS_POLL_INTERVAL)."
     ),
 ]
 TimeoutOpt = Annotated[
@@ -68,22 +64,12 @@ def _options(
     break_lock: bool = False,
 ) -> Any:
     from mwaadeps.deploy.models import DeployOptions, resolve_worker_replacement
-    from mwaadeps.errors import ConfigError
 
-    if poll is None:
-        raw = settings.env.get("MWAADEPS_POLL_INTERVAL")
-        try:
-            poll = float(raw) if raw else 15.0
-        except ValueError:
-            raise ConfigError(
-                f"MWAADEPS_POLL_INTERVAL must be a number of seconds, not {raw!r}.",
-                hint="e.g. export MWAADEPS_POLL_INTERVAL=5",
-            ) from None
     return DeployOptions(
         dry_run=dry_run,
         wait=wait,
         worker_replacement=resolve_worker_replacement(worker, config),
-        poll_interval=max(poll, 0.0),
+        poll_interval=resolve_poll_interval(settings, poll),
         timeout=timeout,
         force=force,
         break_lock=break_lock,

@@ -29,6 +29,10 @@ ConstraintsOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for machines.")]
 EnvOpt = Annotated[str, typer.Option("--env", "-e", help="Environment key ([environments.KEY]).")]
+PollOpt = Annotated[
+    float | None,
+    typer.Option("--poll-interval", help="Seconds between polls (MWAADEPS_POLL_INTERVAL)."),
+]
 ModeOpt = Annotated[
     BuildMode | None,
     typer.Option(
@@ -79,3 +83,19 @@ def settings_from(**cli: Any) -> Any:
 
 def set_json(value: bool) -> None:
     STATE["json"] = value
+
+
+def resolve_poll_interval(settings: Any, value: float | None, default: float = 15.0) -> float:
+    """--poll-interval, else MWAADEPS_POLL_INTERVAL, else ``default`` (never below 0)."""
+    from mwaadeps.errors import ConfigError
+
+    if value is None:
+        raw = settings.env.get("MWAADEPS_POLL_INTERVAL")
+        try:
+            value = float(raw) if raw else default
+        except ValueError:
+            raise ConfigError(
+                f"MWAADEPS_POLL_INTERVAL must be a number of seconds, not {raw!r}.",
+                hint="e.g. export MWAADEPS_POLL_INTERVAL=5",
+            ) from None
+    return max(value, 0.0)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mwaadeps.build.pipeline import BuildResult
     from mwaadeps.build.sdist import SdistOutlook
     from mwaadeps.build.upgrade import UpgradeReport, WriteResult
+    from mwaadeps.deploy.discover import DiscoverReport
     from mwaadeps.deploy.models import (
         DeploymentRecord,
         DeployResult,
@@ -716,3 +717,48 @@ def verify_failure(exc: MwaadepsError, environment: str) -> int:
     shape = VerifyReport(environment, "", "failed", "").as_json()
     ui.json_error(exc, **{**shape, "status": None, "verdict": None, "reason": None})
     return exc.exit_code
+
+
+# -- discover ----------------------------------------------------------------------------------
+
+
+def discover(report: DiscoverReport, as_json: bool) -> int:
+    """A DiscoverReport: the live set against the prediction, the bundle and the override
+    (differences are findings, not failures: 0)."""
+    if as_json:
+        ui.print_json(report.as_json())
+        return 0
+    ui.info(
+        f"{report.environment} runs Airflow {report.airflow_version} on Python "
+        f"{report.python_version}: {len(report.packages)} packages, {len(report.base)} of "
+        "them MWAA's base install."
+    )
+    for comparison in (report.prediction, report.bundle, report.override):
+        if comparison is None:
+            continue
+        if comparison.differences:
+            ui.table(
+                f"Live vs {comparison.source}",
+                ["package", "difference", "expected", "live"],
+                [
+                    (d.name, d.kind, d.expected or "-", d.live or "-")
+                    for d in comparison.differences
+                ],
+            )
+        else:
+            ui.success(f"Live matches {comparison.source} ({comparison.compared} packages).")
+    for note in report.notes:
+        ui.info(note)
+    if report.written:
+        ui.success("Wrote " + " and ".join(str(p) for p in report.written) + ".")
+    elif report.override is not None and report.override.differences:
+        ui.info(
+            f"Run `mwaadeps discover --env {report.key} --write` to update the override, "
+            "then lock and build again."
+        )
+    elif report.override is None and report.prediction and report.prediction.differences:
+        ui.info(
+            f"Run `mwaadeps discover --env {report.key} --write` to lock against what "
+            f"{report.environment} really has (lock/build/check --env {report.key})."
+        )
+    return 0

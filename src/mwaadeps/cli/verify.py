@@ -6,7 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
-from mwaadeps.cli.options import ConfigOpt, EnvOpt, JsonOpt, set_json, settings_from
+from mwaadeps.cli.options import (
+    ConfigOpt,
+    EnvOpt,
+    JsonOpt,
+    PollOpt,
+    resolve_poll_interval,
+    set_json,
+    settings_from,
+)
 from mwaadeps.errors import ConfigError, MwaadepsError
 
 TriggerOpt = Annotated[
@@ -24,26 +32,6 @@ VerifyTimeoutOpt = Annotated[
         help="Seconds each wait (the DAG processor, then the run) may take; then exit 75.",
     ),
 ]
-PollOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--poll-interval", help="Seconds between polls (default 15; MWAADEPS_POLL_INTERVAL)."
-    ),
-]
-
-
-def poll_interval(settings: Any, value: float | None) -> float:
-    """--poll-interval, else MWAADEPS_POLL_INTERVAL, else 15 s."""
-    if value is None:
-        raw = settings.env.get("MWAADEPS_POLL_INTERVAL")
-        try:
-            value = float(raw) if raw else 15.0
-        except ValueError:
-            raise ConfigError(
-                f"MWAADEPS_POLL_INTERVAL must be a number of seconds, not {raw!r}.",
-                hint="e.g. export MWAADEPS_POLL_INTERVAL=5",
-            ) from None
-    return max(value, 0.0)
 
 
 def verify(
@@ -73,7 +61,7 @@ def verify(
     options = core.VerifyOptions(
         trigger=trigger,
         timeout=timeout,
-        poll_interval=poll_interval(settings, poll),
+        poll_interval=resolve_poll_interval(settings, poll),
         record=record,
     )
     try:
