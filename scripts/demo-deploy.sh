@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The deploy half of `make demo`: a local sandbox (moto + mwaadeps' MWAA emulator) seeded with
-# the example's environment, then deploy -> status -> a second deploy that changes nothing.
+# the example's environment, then deploy -> verify -> status -> discover -> a second deploy
+# that changes nothing.
 # Runs in the folder demo.sh built (dist/ and mwaadeps.toml there).
 set -euo pipefail
 env_file="$(pwd)/.sandbox.env"
@@ -27,8 +28,12 @@ step "mwaadeps deploy --env dev --dry-run"
 mwaadeps deploy --env dev --dry-run
 step "mwaadeps deploy --env dev --wait"
 mwaadeps deploy --env dev --wait
+step "mwaadeps verify --env dev (InvokeRestApi: every DAG file parsed, no import errors)"
+mwaadeps verify --env dev
 step "mwaadeps status --env dev"
 mwaadeps status --env dev
+step "mwaadeps discover --env dev (what the environment really has vs mwaadeps' prediction)"
+mwaadeps discover --env dev
 step "mwaadeps deploy --env dev --wait (again: nothing changed, no upload, no update)"
 mwaadeps deploy --env dev --wait
 step "mwaadeps history --env dev"

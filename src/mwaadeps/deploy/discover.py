@@ -146,6 +146,9 @@ class DiscoverReport:
 # -- the pure part: parse and compare --------------------------------------------------------
 
 
+_INSTALLER_TOOLS = ("pip", "setuptools", "wheel")
+
+
 def parse_snapshot(value: str, where: str) -> LiveInstall:
     """The discovery task's JSON (format 1); anything else is a DiscoverFailed."""
     try:
@@ -485,8 +488,9 @@ def _report(
     except MwaadepsError as exc:
         more.append(f"No prediction to compare with: {exc.message}")
     base = image_base(live.packages, pins, predicted)
-    # psycopg2 and pycurl: compiled by the image itself, never in the prediction.
-    image_own = frozenset(canonicalize_name(n) for n in PROVIDED_BY_IMAGE)
+    # psycopg2 and pycurl: compiled by the image itself; pip, setuptools and wheel: the
+    # installer's own tools. None of them is in the prediction.
+    image_own = frozenset(canonicalize_name(n) for n in (*PROVIDED_BY_IMAGE, *_INSTALLER_TOOLS))
     if predicted:
         prediction = Comparison(label, len(predicted), compare(predicted, base, known=image_own))
     override = None
