@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from mwaadeps.atomic import atomic_write
 from mwaadeps.build.constraints import Constraints
 from mwaadeps.build.resolvers import RESOLVERS
 from mwaadeps.build.resolvers.interface import Resolved, ResolveJob
@@ -100,7 +99,7 @@ def resolve_base(
         },
         indent=1,
     )
-    atomic_write_text(cache, text)
+    atomic_write(cache, text.encode("utf-8"), 0o644)
     return resolved
 
 
@@ -126,20 +125,6 @@ def _read_base_cache(path: Path) -> dict[str, Resolved] | None:
         path.unlink(missing_ok=True)
         return None
     return out if out else None
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file in one rename: readers never see half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def base_snapshot(target: Target, constraints: Constraints) -> dict[str, str] | None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mwaadeps import __version__
+from mwaadeps.atomic import atomic_write
 from mwaadeps.build.constraints import FILE_NAME as CONSTRAINTS_NAME
 from mwaadeps.build.constraints import Constraints
 from mwaadeps.build.lockfile import Lock
@@ -125,18 +126,6 @@ def requirements_text(spec: BundleSpec) -> str:
     return "\n".join([*head, *spec.pins]) + "\n"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, OUT_FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _describe(path: Path) -> dict[str, Any]:
     return {"path": str(path), "sha256": sha256_file(path), "size": path.stat().st_size}
 
@@ -204,7 +193,9 @@ def _write_all(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
             "under 1 GB.",
             hint="Drop --full, or remove large packages MWAA does not need.",
         )
-    _atomic_write(out_dir / "requirements.txt", requirements_text(spec).encode("utf-8"))
+    atomic_write(
+        out_dir / "requirements.txt", requirements_text(spec).encode("utf-8"), OUT_FILE_MODE
+    )
     startup = out_dir / "startup.sh"
     if spec.startup_script is not None:
         if not spec.startup_script.is_file():
@@ -212,9 +203,9 @@ def _write_all(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
                 f"Startup script {spec.startup_script} does not exist.",
                 hint="Fix startup-script in mwaadeps.toml.",
             )
-        _atomic_write(startup, spec.startup_script.read_bytes())
+        atomic_write(startup, spec.startup_script.read_bytes(), OUT_FILE_MODE)
     for name, content in spec.extra_outputs:
-        _atomic_write(out_dir / name, content)
+        atomic_write(out_dir / name, content, OUT_FILE_MODE)
     outputs = {
         name: _describe(out_dir / name) for name in OUTPUT_NAMES[:-1] if (out_dir / name).exists()
     }
@@ -245,7 +236,7 @@ def _write_all(spec: BundleSpec, out_dir: Path) -> dict[str, dict[str, Any]]:
         "outputs": {k: {"sha256": v["sha256"], "size": v["size"]} for k, v in outputs.items()},
     }
     data = json.dumps(manifest, indent=2, sort_keys=False) + "\n"
-    _atomic_write(out_dir / "manifest.json", data.encode("utf-8"))
+    atomic_write(out_dir / "manifest.json", data.encode("utf-8"), OUT_FILE_MODE)
     outputs["manifest.json"] = _describe(out_dir / "manifest.json")
     return outputs
 

@@ -536,7 +536,8 @@ def write_override(
 ) -> DiscoverReport:
     """Write mwaadeps-installed-<key>.txt beside mwaadeps.toml and set ``installed`` in
     [environments.<key>] (only that line changes); the report with the files written."""
-    from mwaadeps.build.base import atomic_write_text, format_override, override_name
+    from mwaadeps.atomic import atomic_write
+    from mwaadeps.build.base import format_override, override_name
     from mwaadeps.build.upgrade import rewrite_toml
 
     config_file = settings.config_file
@@ -561,10 +562,10 @@ def write_override(
             f'{config_file} has no [{table}] table header to add installed = "{path.name}" to.',
             hint=f"Write the environment as a [{table}] table, then run discover again.",
         ) from None
-    atomic_write_text(path, text)
+    atomic_write(path, text.encode("utf-8"))
     written = [path]
     if new_text != original:
-        atomic_write_text(config_file, new_text)
+        atomic_write(config_file, new_text.encode("utf-8"))  # keeps its permissions
         written.append(config_file)
     return dataclasses.replace(report, written=tuple(written))
 
