@@ -77,9 +77,10 @@ def _options(
 
 
 @contextlib.contextmanager
-def _signals() -> Iterator[None]:
+def signals() -> Iterator[None]:
     """SIGINT and SIGTERM raise deploy.Interrupted, so the core can record a started update
-    as pending and abort a multipart upload instead of dying mid-way."""
+    as pending and abort a multipart upload (discover: remove what it uploaded; verify: pause
+    a DAG it unpaused) instead of dying mid-way."""
     import signal
 
     from mwaadeps.deploy.models import Interrupted
@@ -102,7 +103,7 @@ def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool)
     from mwaadeps.deploy.models import Interrupted
 
     try:
-        with _signals(), ui.reporter(quiet=as_json) as rep:
+        with signals(), ui.reporter(quiet=as_json) as rep:
             result = call(rep)
     except MwaadepsError as exc:
         if as_json:
