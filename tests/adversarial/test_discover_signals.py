@@ -5,10 +5,8 @@ version it uploaded, the Variable and the DAG. The run is held on an event (no s
 from __future__ import annotations
 
 import signal
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,47 +14,17 @@ from deploy.conftest import Project, new_project, point_at_sandbox
 from mwaadeps.deploy import discover as core
 from mwaadeps.deploy.aws import connect
 from mwaadeps.deploy.restapi import AirflowApi
-from mwaadeps.sandbox.emulator.model import ModelBackend
-from mwaadeps.sandbox.emulator.webserver import Installed, ParseResult, RunResult
 from mwaadeps.sandbox.server import Sandbox
 
 from .conftest import read_until, spawn
+from .heldairflow import HeldRuns, held_sandbox
 
 BUCKET = "dsai-airflow-dags"
 
 
-class _HeldRuns(ModelBackend):
-    """The model backend, but a run waits until ``release`` (``entered`` says it began)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def parse(self, installed: Installed, dags_dir: Path) -> ParseResult:
-        return super().parse(installed, dags_dir)
-
-    def run(
-        self,
-        installed: Installed,
-        dags_dir: Path,
-        dag_id: str,
-        conf: Mapping[str, Any],
-        variables: Mapping[str, str],
-    ) -> RunResult:
-        self.entered.set()
-        self.release.wait(timeout=120)
-        return super().run(installed, dags_dir, dag_id, conf, variables)
-
-
 @pytest.fixture(scope="module")
-def held() -> Iterator[tuple[Sandbox, _HeldRuns]]:
-    backend = _HeldRuns()
-    box = Sandbox("127.0.0.1", 0, update_polls=2, backend=backend)
-    box.start()
-    yield box, backend
-    backend.release.set()
-    box.stop()
+def held() -> Iterator[tuple[Sandbox, HeldRuns]]:
+    yield from held_sandbox()
 
 
 def _versions(project: Project) -> list[tuple[str, str]]:
@@ -68,7 +36,7 @@ def _versions(project: Project) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_the_run_still_cleans_up(
-    held: tuple[Sandbox, _HeldRuns],
+    held: tuple[Sandbox, HeldRuns],
     sig: int,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,

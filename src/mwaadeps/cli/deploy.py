@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mwaadeps import errors
 from mwaadeps.cli.options import (
     AllowStaleOpt,
     ConfigOpt,
@@ -94,6 +95,15 @@ def signals() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def stopped(signum: int, message: str, hint: str | None) -> errors.Interrupted:
+    """The error of a command a signal stopped (after its core cleaned up): exit 128+signal."""
+    import signal
+
+    err = errors.Interrupted(f"Interrupted ({signal.Signals(signum).name}) {message}", hint=hint)
+    err.exit_code = 128 + signum
+    return err
 
 
 def _run_and_finish(call: Callable[[Any], Any], environment: str, as_json: bool) -> None:

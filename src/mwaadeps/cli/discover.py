@@ -43,9 +43,9 @@ def discover(
 ) -> None:
     """Run a short-lived DAG on the environment to list what it has installed; compare it
     with mwaadeps' prediction of MWAA's base install and with the deployed bundle."""
-    from mwaadeps import errors, ui
+    from mwaadeps import ui
     from mwaadeps.cli import render
-    from mwaadeps.cli.deploy import signals
+    from mwaadeps.cli.deploy import signals, stopped
     from mwaadeps.deploy import discover as core
     from mwaadeps.deploy.models import Interrupted
 
@@ -58,17 +58,13 @@ def discover(
         with signals(), ui.reporter(quiet=as_json) as rep:
             report = core.discover(settings, env, options, rep)
     except Interrupted as exc:  # the core's cleanup ran (its warnings name what it could not)
-        import signal
-
-        name = signal.Signals(exc.signum).name
-        stopped = errors.Interrupted(
-            f"Interrupted ({name}) while discovering on {settings.environment(env).name}: "
-            "the discovery DAG's object version, its Variable and the DAG were removed "
-            "(a warning above names any that could not be).",
-            hint=f"Run mwaadeps discover --env {env} again.",
-        )
-        stopped.exit_code = 128 + exc.signum
-        raise stopped from None
+        raise stopped(
+            exc.signum,
+            f"while discovering on {settings.environment(env).name}: the discovery DAG's "
+            "object version, its Variable and the DAG were removed (a warning above names any "
+            "that could not be).",
+            f"Run mwaadeps discover --env {env} again.",
+        ) from None
     if write:
         report = core.write_override(settings, report)
     raise typer.Exit(render.discover(report, as_json))

@@ -53,7 +53,9 @@ def verify(
     (and, with --trigger, that a DAG runs)."""
     from mwaadeps import ui
     from mwaadeps.cli import render
+    from mwaadeps.cli.deploy import signals, stopped
     from mwaadeps.deploy import verify as core
+    from mwaadeps.deploy.models import Interrupted
 
     set_json(as_json)
     settings = settings_from(config=config)
@@ -65,12 +67,19 @@ def verify(
         record=record,
     )
     try:
-        with ui.reporter(quiet=as_json) as rep:
+        with signals(), ui.reporter(quiet=as_json) as rep:
             report = core.verify(target, options, rep)
     except MwaadepsError as exc:
         if as_json:
             raise typer.Exit(render.verify_failure(exc, target.name)) from None
         raise
+    except Interrupted as exc:  # a DAG unpaused for --trigger was paused again
+        raise stopped(
+            exc.signum,
+            f"while verifying {target.name}: no verdict (a DAG unpaused for the smoke run "
+            "was paused again; a warning above says if it could not be).",
+            f"Run mwaadeps verify --env {target.key} again.",
+        ) from None
     raise typer.Exit(render.verify(report, as_json))
 
 
