@@ -260,6 +260,7 @@ class MwaaEmulator:
         with self._lock:
             env = self._env(region, name)
             data = json.loads(json.dumps(env.data))
+            self._rest_api_fault(data["AirflowVersion"])
             if data["Status"] not in UPDATABLE:
                 problem = AirflowProblem(503, "Service Unavailable", "webserver unavailable", None)
                 raise _rest_error(problem, data["AirflowVersion"])
@@ -282,6 +283,24 @@ class MwaaEmulator:
         except AirflowProblem as exc:
             raise _rest_error(exc, data["AirflowVersion"]) from None
         return {"RestApiStatusCode": status, "RestApiResponse": answer}
+
+    def _rest_api_fault(self, airflow_version: str) -> None:
+        """The fail_rest_api fault: let ``after`` calls through, then refuse each with ``code``."""
+        fault = self.faults.fail_rest_api
+        if not fault:
+            return
+        if int(fault.get("after") or 0) > 0:
+            fault["after"] = int(fault["after"]) - 1
+            return
+        code = str(fault.get("code") or "AccessDeniedException")
+        if code == "AccessDeniedException":
+            raise ApiError(403, code, "User is not authorized to perform: airflow:InvokeRestApi")
+        if code == "ThrottlingException":
+            raise ApiError(429, code, "Rate exceeded")
+        status = 503 if code == "RestApiServerException" else 403
+        title = "Service Unavailable" if status == 503 else "Forbidden"
+        problem = AirflowProblem(status, title, f"{title} (injected)", None)
+        raise _rest_error(problem, airflow_version)
 
     def _load_bundle(
         self, region: str, data: dict[str, Any], image: str | None, folder: Path

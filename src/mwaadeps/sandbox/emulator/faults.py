@@ -25,6 +25,9 @@ class Faults:
     hold_upload_parts: bool = False  # UploadPart requests wait until this is cleared
     # the model webserver's installed set differs: {"name": "version"} or {"name": None} (absent)
     installed_drift: dict[str, str | None] | None = None
+    # InvokeRestApi refused after {"after": n} calls go through: {"code": "AccessDeniedException"
+    # | "ThrottlingException" | "RestApiServerException" (503) | "RestApiClientException" (403)}
+    fail_rest_api: dict[str, Any] | None = None
 
 
 FAULT_NAMES = tuple(sorted(asdict(Faults())))
