@@ -554,7 +554,11 @@ def write_override(
     table = f"environments.{report.key}"
     if config_file.name == "pyproject.toml":
         table = "tool.mwaadeps." + table
-    original = config_file.read_text(encoding="utf-8")
+    original = config_file.read_bytes().decode("utf-8")  # CRLF stays CRLF
+    by_hand = (
+        f'Write the installed line of [{table}] as installed = "..." (or remove it), then run '
+        "discover --write again."
+    )
     try:
         new_text, _ = rewrite_toml(original, {"installed": path.name}, table=table)
     except ConfigError:
@@ -562,12 +566,44 @@ def write_override(
             f'{config_file} has no [{table}] table header to add installed = "{path.name}" to.',
             hint=f"Write the environment as a [{table}] table, then run discover again.",
         ) from None
+    if not _only_installed_changed(original, new_text, table, path.name):
+        raise ConfigError(
+            f"{config_file}: setting installed in [{table}] line by line would change more "
+            "than that value (an installed key spelled in a way mwaadeps does not rewrite); "
+            "nothing was written.",
+            hint=by_hand,
+        )
     atomic_write(path, text.encode("utf-8"))
     written = [path]
     if new_text != original:
         atomic_write(config_file, new_text.encode("utf-8"))  # keeps its permissions
         written.append(config_file)
     return dataclasses.replace(report, written=tuple(written))
+
+
+def _only_installed_changed(original: str, new_text: str, table: str, value: str) -> bool:
+    """Whether ``new_text`` parses to ``original``'s settings with only [table].installed set
+    to ``value`` (rewrite_toml edits lines; this proves the edit meant what it says)."""
+    import copy
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    try:
+        before, after = tomllib.loads(original), tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError:
+        return False
+    expected = copy.deepcopy(before)
+    node: Any = expected
+    for part in table.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return False
+    node["installed"] = value
+    return after == expected
 
 
 __all__ = [
