@@ -182,7 +182,7 @@ def deploy(
         result = core.deploy(target, settings.out_dir, options, rep)
         return verify_core.after_deploy(result, target, checks, rep) if checks else result
 
-    checks = deploy_checks(verify, trigger, wait, options)
+    checks = deploy_checks(verify, trigger, wait, options, settings.dags)
     _run_and_finish(run, target.name, as_json)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -65,6 +66,7 @@ def verify(
         timeout=timeout,
         poll_interval=resolve_poll_interval(settings, poll),
         record=record,
+        expected=core.local_dag_files(settings.dags),
     )
     try:
         with signals(), ui.reporter(quiet=as_json) as rep:
@@ -88,9 +90,16 @@ def register(app: typer.Typer) -> None:
     app.command()(verify)
 
 
-def deploy_checks(verify: bool, trigger: str | None, wait: bool, deploy_options: Any) -> Any:
-    """The VerifyOptions of `deploy --verify [--trigger]` (None without --verify)."""
-    from mwaadeps.deploy.verify import VerifyOptions
+def deploy_checks(
+    verify: bool,
+    trigger: str | None,
+    wait: bool,
+    deploy_options: Any,
+    dags: Path | None = None,
+) -> Any:
+    """The VerifyOptions of `deploy --verify [--trigger]` (None without --verify); ``dags``
+    is the project's dags folder (its DAG files are expected on the environment)."""
+    from mwaadeps.deploy.verify import VerifyOptions, local_dag_files
 
     if not verify:
         if trigger is not None:
@@ -107,4 +116,5 @@ def deploy_checks(verify: bool, trigger: str | None, wait: bool, deploy_options:
         trigger=trigger,
         timeout=deploy_options.timeout,
         poll_interval=deploy_options.poll_interval,
+        expected=local_dag_files(dags),
     )

@@ -23,6 +23,8 @@ from mwaadeps.errors import ConfigError, MwaadepsError, PreflightError, StillUpd
 from mwaadeps.progress import NullReporter, Reporter
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mwaadeps.config import EnvironmentConfig
     from mwaadeps.deploy.models import DeployResult
 
@@ -44,6 +46,7 @@ class VerifyOptions:
     timeout: float = 600.0  # each wait: the DAG processor, then the run
     poll_interval: float = 15.0
     record: bool = True  # write the verdict on the running deployment's record
+    expected: tuple[str, ...] = ()  # the project's own DAG files (local_dag_files)
     by: str = "verify"
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
@@ -120,6 +123,11 @@ class VerifyReport:
 
     @property
     def hint(self) -> str | None:
+        if self.verdict == "failed" and not self.files and self.run is None:
+            return (
+                f"Sync the project's dags folder to {self.dags_at} (mwaadeps deploys no DAG "
+                "files), then verify again."
+            )
         if self.verdict == "failed" and self.import_errors:
             return "Fix the files named above (or the bundle they import from) and verify again."
         if self.verdict == "failed":
@@ -370,6 +378,23 @@ def dag_files(
     return bucket, prefix, tuple(sorted(found)), found
 
 
+def local_dag_files(folder: Path | None) -> tuple[str, ...]:
+    """The project's own DAG files ("/"-relative to its dags folder, sorted): the .py files
+    Airflow would parse there (not hidden, mention "airflow" and "dag", not .airflowignored)."""
+    if folder is None or not folder.is_dir():
+        return ()
+    found, ignores = [], {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if not path.is_file() or _hidden(rel):
+            continue
+        if path.name == IGNORE_FILE:
+            ignores[rel.rpartition("/")[0]] = path.read_text("utf-8", "replace")
+        elif rel.endswith(".py") and might_contain_dag(path.read_bytes()):
+            found.append(rel)
+    return tuple(f for f in found if not ignored(f, ignores))
+
+
 def _environment(aws: Aws, config: EnvironmentConfig) -> dict[str, Any]:
     from mwaadeps.deploy.preflight import get_environment
 
@@ -476,6 +501,15 @@ def verify(
     rep.step(f"Waiting for the DAG processor of {config.name} ({len(files)} DAG file(s))")
     dags, errors, waiting = _wait_parsed(api, files, options, rep, written)
     verdict, reason = judge(files, dags, errors, waiting, options.timeout)
+    if not files and options.expected:  # nothing verified although DAGs were expected
+        names = ", ".join(options.expected[:5]) + (", ..." if len(options.expected) > 5 else "")
+        verdict, reason = (
+            "failed",
+            (
+                f"No DAG files under s3://{bucket}/{prefix}, but the project's dags folder has "
+                f"{len(options.expected)} ({names}): nothing was verified."
+            ),
+        )
     run = None
     if options.trigger is not None:
         dag = next((d for d in dags if d.dag_id == options.trigger), None)
