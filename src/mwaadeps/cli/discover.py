@@ -57,12 +57,16 @@ def discover(
     try:
         with signals(), ui.reporter(quiet=as_json) as rep:
             report = core.discover(settings, env, options, rep)
-    except Interrupted as exc:  # the core's cleanup ran (its warnings name what it could not)
+    except Interrupted as exc:  # the core's cleanup ran; what it could not remove, if any
+        left = getattr(exc, "left_behind", ())
+        said = (
+            "it could not remove: " + "; ".join(left)
+            if left
+            else "the discovery DAG's object version, its Variable and the DAG were removed"
+        )
         raise stopped(
             exc.signum,
-            f"while discovering on {settings.environment(env).name}: the discovery DAG's "
-            "object version, its Variable and the DAG were removed (a warning above names any "
-            "that could not be).",
+            f"while discovering on {settings.environment(env).name}: {said}.",
             f"Run mwaadeps discover --env {env} again.",
         ) from None
     if write:

@@ -43,6 +43,10 @@ DAG_FILE = "mwaadeps_discover.py"
 MARKER = "# mwaadeps: discovery-dag v1"
 FORMAT = 1
 CHANGED, MISSING, EXTRA = "changed", "missing", "extra"
+_LEFT_HINT = (
+    "Remove what the lines above name by hand (the object version in S3, the Variable and "
+    "the DAG in the Airflow UI)."
+)
 
 
 @dataclass(frozen=True)
@@ -251,11 +255,19 @@ def discover(
     leftover = _existing_dag(pre, s3_key)
     rep.step(f"Uploading the discovery DAG to s3://{pre.bucket}/{s3_key}")
     version = _upload_dag(pre, s3_key, rep)
-    cleanup: list[str] = []
     try:
         live = _run(api, pre, s3_key, variable, run_id, opts, rep)
-    finally:
-        cleanup = _cleanup(api, pre, s3_key, version, variable, rep)
+    except BaseException as exc:  # an error or a signal: clean up, then say what stayed
+        left = _cleanup(api, pre, s3_key, version, variable, rep)
+        if isinstance(exc, MwaadepsError) and left:
+            exc.message = "\n".join([exc.message, *left])
+            exc.hint = " ".join(
+                [(exc.hint or "").replace(" Nothing was left behind.", ""), _LEFT_HINT]
+            ).strip()
+        elif left:
+            exc.left_behind = tuple(left)  # type: ignore[attr-defined]  # cli says it
+        raise
+    cleanup = _cleanup(api, pre, s3_key, version, variable, rep)
     notes = []
     if leftover:
         notes.append(
