@@ -11,6 +11,7 @@ import pytest
 
 from deploy.conftest import FAST, new_project, point_at_sandbox
 from mwaadeps.deploy import apply as deploy_apply
+from mwaadeps.deploy import records as deploy_records
 from mwaadeps.deploy.aws import connect
 from mwaadeps.deploy.restapi import AirflowApi
 from mwaadeps.sandbox.server import Sandbox
@@ -65,3 +66,41 @@ def test_a_signal_during_the_smoke_run_pauses_the_dag_again(
     assert proc.returncode == 128 + sig, out
     assert "Traceback" not in out
     assert api.dag("smoke")["is_paused"] is True, out
+
+
+def test_an_interrupted_deploy_verify_leaves_the_deployment_unverified(
+    held: tuple[Sandbox, HeldRuns], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    box, backend = held
+    backend.entered.clear()
+    backend.release.clear()
+    point_at_sandbox(box, monkeypatch, tmp_path)
+    project = new_project(tmp_path, box)
+    project.client("s3").put_object(Bucket="dsai-airflow-dags", Key="dags/smoke.py", Body=SMOKE)
+    proc = spawn(
+        project,
+        "deploy",
+        "--env",
+        "dev",
+        "--verify",
+        "--trigger",
+        "smoke",
+        MWAADEPS_POLL_INTERVAL="0.05",
+    )
+    try:
+        read_until(proc, "Triggering smoke")
+        assert backend.entered.wait(timeout=60), "the smoke run never started"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        backend.release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, out
+    assert "Traceback" not in out
+    env = project.env()
+    records = deploy_records.history(env)
+    health = deploy_apply.running_health(connect(env), env, project.environment(), records)
+    assert health.state == "unverified", health.reason
+    promoted = project.cli("promote", "--from", "dev", "--to", "prod")
+    assert promoted.returncode != 0, promoted.stdout

@@ -606,8 +606,8 @@ def after_deploy(
 ) -> DeployResult:
     """Verify what a successful deploy left running; the deploy stays ok only if it passes.
 
-    A verification that cannot run (Airflow refused, no such DAG) is recorded as an
-    ``error`` verdict, so the deployment is not green either.
+    A verification that cannot run (Airflow refused, no such DAG) or is interrupted is
+    recorded as an ``error`` / ``interrupted`` verdict, so the deployment is not green either.
     """
     from mwaadeps.deploy.models import ErrorInfo
 
@@ -621,6 +621,12 @@ def after_deploy(
         import signal
 
         signum = getattr(exc, "signum", int(signal.SIGINT))
+        if options.record:  # the deployment is not a verified one: promote must not take it
+            stopped = VerifyReport(config.name, result.status, "interrupted", "interrupted")
+            with contextlib.suppress(MwaadepsError, KeyboardInterrupt):
+                aws = connect(config)
+                environment = _environment(aws, config)
+                record_verification(aws, config, environment, stopped, options.by, rep)
         return replace(
             result,
             ok=False,
