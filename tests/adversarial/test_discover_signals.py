@@ -4,6 +4,7 @@ version it uploaded, the Variable and the DAG. The run is held on an event (no s
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,3 +63,28 @@ def test_a_signal_during_the_run_still_cleans_up(
     assert _versions(project) == before  # the uploaded version went, no delete marker
     api = AirflowApi(connect(project.env()), "dsai-dev-mwaa")
     assert core.DAG_ID not in {d["dag_id"] for d in api.dags()}
+
+
+def test_an_interrupted_discover_json_is_one_error_document(
+    held: tuple[Sandbox, HeldRuns], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    box, backend = held
+    backend.entered.clear()
+    backend.release.clear()
+    point_at_sandbox(box, monkeypatch, tmp_path)
+    project = new_project(tmp_path, box)
+    before = _versions(project)
+    proc = spawn(project, "discover", "--env", "dev", "--json", MWAADEPS_POLL_INTERVAL="0.05")
+    try:
+        assert backend.entered.wait(timeout=60), "the discovery run never started"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        backend.release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, out
+    data = json.loads(out)
+    assert data["ok"] is False and data["error"]["code"] == "interrupted"
+    assert "SIGTERM" in data["error"]["message"] and "removed" in data["error"]["message"]
+    assert _versions(project) == before
