@@ -170,11 +170,15 @@ def parse_snapshot(value: str, where: str) -> LiveInstall:
             f"{where} does not hold the discovery DAG's JSON (format {FORMAT}).",
             hint="Another DAG may have written the Variable; run discover again.",
         )
-    return LiveInstall(
-        str(data.get("airflow") or ""),
-        str(data.get("python") or ""),
-        {canonicalize_name(k): v for k, v in sorted(packages.items())},
-    )
+    found: dict[str, str] = {canonicalize_name(k): str(v) for k, v in sorted(packages.items())}
+    if "apache-airflow" not in found:  # it ran in Airflow: a snapshot without it is not one
+        raise DiscoverFailed(
+            f"{where} lists {len(found)} package(s) and not apache-airflow: not what the "
+            "discovery DAG sees on an Airflow worker; nothing is compared or written.",
+            hint="Another DAG may have written the Variable, or the worker's Python is not "
+            "Airflow's; run discover again and read the task log if it persists.",
+        )
+    return LiveInstall(str(data.get("airflow") or ""), str(data.get("python") or ""), found)
 
 
 def compare(

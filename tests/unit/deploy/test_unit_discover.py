@@ -70,10 +70,18 @@ def test_image_base_takes_the_bundle_out() -> None:
 
 def test_parse_snapshot_canonical_and_refusals() -> None:
     doc = {"format": 1, "python": "3.11.9", "airflow": "2.9.2",
-           "packages": {"Flask_Babel": "2.0.0", "zope.interface": "6.0"}}  # fmt: skip
+           "packages": {"Flask_Babel": "2.0.0", "zope.interface": "6.0",
+                        "Apache_Airflow": "2.9.2"}}  # fmt: skip
     live = parse_snapshot(json.dumps(doc), "Variable x")
     assert live.airflow_version == "2.9.2" and live.python_version == "3.11.9"
-    assert dict(live.packages) == {"flask-babel": "2.0.0", "zope-interface": "6.0"}
+    assert dict(live.packages) == {
+        "apache-airflow": "2.9.2",
+        "flask-babel": "2.0.0",
+        "zope-interface": "6.0",
+    }
+    no_airflow = {**doc, "packages": {"requests": "2.32.3"}}
+    with pytest.raises(DiscoverFailed, match="not apache-airflow"):
+        parse_snapshot(json.dumps(no_airflow), "Variable x")
     for bad in ("not json", json.dumps({**doc, "format": 2}), json.dumps({**doc, "packages": []})):
         with pytest.raises(DiscoverFailed, match="Variable x"):
             parse_snapshot(bad, "Variable x")
