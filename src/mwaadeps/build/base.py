@@ -216,6 +216,12 @@ def read_override(path: Path, key: str) -> BaseOverride:
                 f"{req.origin}: {req.text!r} is not a name==version line.", hint=rerun
             )
         packages[req.name] = specs[0].version
+    if not packages:  # a discovery lists hundreds: only the header is left
+        raise ConfigError(
+            f"{path} lists no package after its header: it is not a whole `mwaadeps discover` "
+            "snapshot (emptied or cut short?), and an empty base install would be trusted.",
+            hint=rerun,
+        )
     return BaseOverride(
         key,
         path,
