@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from deploy.conftest import FAST, Project
+from deploy.conftest import FAST, SECRET, Project
 from mwaadeps.deploy import apply as deploy_apply
 from mwaadeps.deploy import records as deploy_records
 from mwaadeps.deploy.aws import connect
@@ -37,6 +37,7 @@ def _with_a_dag(project: Project) -> None:
 
 
 def _one_error(stdout: str) -> dict[str, Any]:
+    assert SECRET not in stdout  # the sandbox's AWS secret key never shows
     data = json.loads(stdout)  # exactly one JSON document
     assert data["ok"] is False
     error = data["error"]
