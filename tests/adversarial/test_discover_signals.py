@@ -88,3 +88,33 @@ def test_an_interrupted_discover_json_is_one_error_document(
     assert data["ok"] is False and data["error"]["code"] == "interrupted"
     assert "SIGTERM" in data["error"]["message"] and "removed" in data["error"]["message"]
     assert _versions(project) == before
+
+
+def test_a_second_signal_during_the_cleanup_does_not_cut_it_short(
+    held: tuple[Sandbox, HeldRuns], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    box, backend = held
+    backend.entered.clear()
+    backend.release.clear()
+    point_at_sandbox(box, monkeypatch, tmp_path)
+    project = new_project(tmp_path, box)
+    before = _versions(project)
+    box.faults(hold_rest_api="DELETE /variables/")  # the cleanup's first call waits
+    proc = spawn(project, "discover", "--env", "dev", MWAADEPS_POLL_INTERVAL="0.05")
+    try:
+        assert backend.entered.wait(timeout=60), "the discovery run never started"
+        proc.send_signal(signal.SIGTERM)
+        assert box.emulator.rest_held.wait(timeout=60), "the cleanup never started"
+        proc.send_signal(signal.SIGTERM)  # impatient: again, while the cleanup runs
+        box.faults(hold_rest_api=None)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        box.faults(hold_rest_api=None)
+        backend.release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, out
+    assert "Traceback" not in out
+    assert _versions(project) == before  # the cleanup went on to delete the version
+    api = AirflowApi(connect(project.env()), "dsai-dev-mwaa")
+    assert core.DAG_ID not in {d["dag_id"] for d in api.dags()}

@@ -392,7 +392,7 @@ def _update_and_verify(
     try:
         # A signal between the call and the pending record would lose track of a started
         # update: both happen with SIGINT/SIGTERM held back, delivered right after.
-        with _signals_deferred():
+        with signals_deferred():
             try:
                 with translate(f"update MWAA environment {pre.name}", pre.name, pre.aws):
                     pre.aws.mwaa.update_environment(**kwargs)
@@ -430,7 +430,7 @@ def _update_and_verify(
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """Hold SIGINT/SIGTERM back (main thread, POSIX); they are delivered when the block ends."""
     import signal
     import threading

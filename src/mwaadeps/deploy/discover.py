@@ -231,6 +231,7 @@ def discover(
     reporter: Reporter | None = None,
 ) -> DiscoverReport:
     """Run the discovery DAG on [environments.<key>] and compare what it found."""
+    from mwaadeps.deploy.apply import signals_deferred
     from mwaadeps.deploy.preflight import preflight
     from mwaadeps.deploy.restapi import AirflowApi
 
@@ -258,11 +259,13 @@ def discover(
     variable, run_id = f"{DAG_ID}_{token}", f"{DAG_ID}_{token}"
     leftover = _existing_dag(pre, s3_key)
     rep.step(f"Uploading the discovery DAG to s3://{pre.bucket}/{s3_key}")
-    version = _upload_dag(pre, s3_key, rep)
+    with signals_deferred():  # a signal mid-upload would lose the version to delete
+        version = _upload_dag(pre, s3_key, rep)
     try:
         live = _run(api, pre, s3_key, variable, run_id, opts, rep)
     except BaseException as exc:  # an error or a signal: clean up, then say what stayed
-        left = _cleanup(api, pre, s3_key, version, variable, rep)
+        with signals_deferred():  # a second signal does not cut the cleanup short
+            left = _cleanup(api, pre, s3_key, version, variable, rep)
         if isinstance(exc, MwaadepsError) and left:
             exc.message = "\n".join([exc.message, *left])
             exc.hint = " ".join(
@@ -271,7 +274,8 @@ def discover(
         elif left:
             exc.left_behind = tuple(left)  # type: ignore[attr-defined]  # cli says it
         raise
-    cleanup = _cleanup(api, pre, s3_key, version, variable, rep)
+    with signals_deferred():
+        cleanup = _cleanup(api, pre, s3_key, version, variable, rep)
     notes = []
     if leftover:
         notes.append(

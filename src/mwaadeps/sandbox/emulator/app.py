@@ -90,6 +90,11 @@ class MwaaEmulator:
         return self.injector.faults
 
     @property
+    def rest_held(self) -> threading.Event:
+        """Set while an InvokeRestApi call is held by the hold_rest_api fault."""
+        return self.injector.rest_held
+
+    @property
     def part_held(self) -> threading.Event:
         """Set while an UploadPart is held by the ``hold_upload_parts`` fault."""
         return self.injector.part_held
@@ -257,6 +262,7 @@ class MwaaEmulator:
         query, request = body.get("QueryParameters") or {}, body.get("Body") or {}
         if not isinstance(query, dict) or not isinstance(request, dict):
             raise validation("QueryParameters and Body must be JSON objects.")
+        self.injector.hold_rest_api(str(method), path)
         with self._lock:
             env = self._env(region, name)
             data = json.loads(json.dumps(env.data))

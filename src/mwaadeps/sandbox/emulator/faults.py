@@ -28,6 +28,8 @@ class Faults:
     # InvokeRestApi refused after {"after": n} calls go through: {"code": "AccessDeniedException"
     # | "ThrottlingException" | "RestApiServerException" (503) | "RestApiClientException" (403)}
     fail_rest_api: dict[str, Any] | None = None
+    # InvokeRestApi calls whose "METHOD /path" starts with this wait until it is cleared
+    hold_rest_api: str | None = None
 
 
 FAULT_NAMES = tuple(sorted(asdict(Faults())))
@@ -42,6 +44,8 @@ class FaultInjector:
         self.artifact_puts = 0
         self.part_held = threading.Event()  # set when an UploadPart is being held
         self._release_parts = threading.Event()
+        self.rest_held = threading.Event()  # set when an InvokeRestApi call is being held
+        self._release_rest = threading.Event()
         self._lock = threading.Lock()
         self.set(Faults())
 
@@ -60,6 +64,18 @@ class FaultInjector:
         else:
             self._release_parts.set()
             self.part_held.clear()
+        if faults.hold_rest_api:
+            self._release_rest.clear()
+        else:
+            self._release_rest.set()
+            self.rest_held.clear()
+
+    def hold_rest_api(self, method: str, path: str) -> None:
+        """Wait while the hold_rest_api fault matches this call (released by clearing it)."""
+        wanted = self.faults.hold_rest_api
+        if wanted and f"{method} {path}".startswith(wanted):
+            self.rest_held.set()
+            self._release_rest.wait(timeout=120)
 
     def merge(self, body: dict[str, Any]) -> list[str]:
         """Apply the given fields over the current faults; the unknown field names (then
