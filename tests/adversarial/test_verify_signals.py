@@ -104,3 +104,36 @@ def test_an_interrupted_deploy_verify_leaves_the_deployment_unverified(
     assert health.state == "unverified", health.reason
     promoted = project.cli("promote", "--from", "dev", "--to", "prod")
     assert promoted.returncode != 0, promoted.stdout
+
+
+def test_a_second_signal_does_not_cut_the_pause_short(
+    held: tuple[Sandbox, HeldRuns], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    box, backend = held
+    backend.entered.clear()
+    backend.release.clear()
+    point_at_sandbox(box, monkeypatch, tmp_path)
+    project = new_project(tmp_path, box)
+    project.client("s3").put_object(Bucket="dsai-airflow-dags", Key="dags/smoke.py", Body=SMOKE)
+    assert deploy_apply.deploy(project.env(), project.dist, FAST).ok
+    api = AirflowApi(connect(project.env()), "dsai-dev-mwaa")
+    assert api.dag("smoke")["is_paused"] is True
+    proc = spawn(
+        project, "verify", "--env", "dev", "--trigger", "smoke", MWAADEPS_POLL_INTERVAL="0.05"
+    )
+    try:
+        assert backend.entered.wait(timeout=60), "the smoke run never started"
+        box.faults(hold_rest_api="PATCH /dags/smoke")  # unpaused already: the pause waits
+        proc.send_signal(signal.SIGTERM)
+        assert box.emulator.rest_held.wait(timeout=60), "the DAG was not paused again"
+        proc.send_signal(signal.SIGTERM)
+        box.faults(hold_rest_api=None)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        box.faults(hold_rest_api=None)
+        backend.release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, out
+    assert "Traceback" not in out
+    assert api.dag("smoke")["is_paused"] is True, out
