@@ -310,6 +310,9 @@ def test_sandbox_serves_the_example_with_real_airflow(
     shutil.copytree(EXAMPLE, project)
     signalled = _Signalled(installer)
     with Sandbox(installer=signalled, backend=backend) as box:
+        # moto's backends live in the process: another suite's sandbox may have left a bucket
+        # of the same name (seed keeps an existing bucket as it is).
+        box.reset()
         env = next(e for e in box.seed(project) if e.key == "dev")
         assert env.status == "AVAILABLE"
         mwaa, s3 = box.client("mwaa", env.region), box.client("s3", env.region)
