@@ -110,7 +110,11 @@ def _drain(environ: dict[str, Any]) -> None:
 
 
 class Sandbox:
-    """moto + the MWAA emulator on one port. ``start()``, use ``url``, ``stop()``."""
+    """moto + the MWAA emulator on one port. ``start()``, use ``url``, ``stop()``.
+
+    moto keeps its state per process: sandboxes of one process share S3, KMS and Logs
+    (``reset()`` empties them).
+    """
 
     def __init__(
         self,
